@@ -1,0 +1,135 @@
+"""poolkit's dependencies, in one place.
+
+A consumer's WORKSPACE calls `poolkit_dependencies()` (and, to cross-compile
+for arm64, `poolkit_register_toolchains()`). Every repository is declared only
+if the consumer has not declared it already, so a consumer's own versions win.
+
+Two modes:
+  * "system" (default): Debian's packages (see tools/setup/packages.sh). No
+    network. This is the mode built and tested on poolkit's machines.
+  * "upstream": pinned upstream release archives checked by sha256, for users
+    with network access. Not exercised on poolkit's own (offline) machines.
+
+Every BUILD file in poolkit uses the upstream labels
+(`@com_google_absl//absl/status`, `@com_google_googletest//:gtest_main`,
+`@com_github_google_benchmark//:benchmark`), so both modes serve the same
+BUILD files.
+"""
+
+load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
+load(
+    "//third_party:system_repositories.bzl",
+    "local_coverage_tools",
+    "patched_rules_cc",
+    "system_abseil",
+    "system_benchmark",
+)
+
+_DEBIAN_BAZEL = "/usr/share/bazel"
+
+# Pinned upstream releases for mode = "upstream". The versions match Debian
+# 12's packages so that both modes build the same code.
+_UPSTREAM = {
+    "rules_cc": struct(
+        urls = ["https://github.com/bazelbuild/rules_cc/releases/download/0.0.4/rules_cc-0.0.4.tar.gz"],
+        sha256 = "af6cc82d87db94585bceeda2561cb8a9d55ad435318ccb4ddfee18a43580fb5d",
+        strip_prefix = "rules_cc-0.0.4",
+    ),
+    "rules_java": struct(
+        urls = ["https://github.com/bazelbuild/rules_java/releases/download/4.0.0/rules_java-4.0.0.tar.gz"],
+        sha256 = "34b41ec683e67253043ab1a3d1e8b7c61e4e8edefbcad485381328c934d072fe",
+        strip_prefix = "",
+    ),
+    "platforms": struct(
+        urls = ["https://github.com/bazelbuild/platforms/releases/download/0.0.6/platforms-0.0.6.tar.gz"],
+        sha256 = "5308fc1d8865406a49427ba24a9ab53087f17f5266a7aabbfc28823f3916e1ca",
+        strip_prefix = "",
+    ),
+    "bazel_skylib": struct(
+        urls = ["https://github.com/bazelbuild/bazel-skylib/releases/download/1.0.3/bazel-skylib-1.0.3.tar.gz"],
+        sha256 = "1c531376ac7e5a180e0237938a2536de0c54d93f5c278634818e0efc952dd56c",
+        strip_prefix = "",
+    ),
+    "com_google_absl": struct(
+        urls = ["https://github.com/abseil/abseil-cpp/archive/refs/tags/20220623.1.tar.gz"],
+        sha256 = "91ac87d30cc6d79f9ab974c51874a704de9c2647c40f6932597329a282217ba8",
+        strip_prefix = "abseil-cpp-20220623.1",
+    ),
+    "com_google_googletest": struct(
+        urls = ["https://github.com/google/googletest/archive/refs/tags/release-1.12.1.tar.gz"],
+        sha256 = "81964fe578e9bd7c94dfdb09c8e4d6e6759e19967e397dbea48d1c10e45d0df2",
+        strip_prefix = "googletest-release-1.12.1",
+    ),
+    "com_github_google_benchmark": struct(
+        urls = ["https://github.com/google/benchmark/archive/refs/tags/v1.7.1.tar.gz"],
+        sha256 = "6430e4092653380d9dc4ccb45a1e2dc9259d581f4866dc0759713126056bc1d7",
+        strip_prefix = "benchmark-1.7.1",
+    ),
+}
+
+def _maybe(rule, name, **kwargs):
+    """Declares a repository unless the consumer already declared it."""
+    if not native.existing_rule(name):
+        rule(name = name, **kwargs)
+
+def _upstream(name):
+    pin = _UPSTREAM[name]
+    _maybe(
+        http_archive,
+        name = name,
+        urls = pin.urls,
+        sha256 = pin.sha256,
+        strip_prefix = pin.strip_prefix,
+    )
+
+def poolkit_dependencies(mode = "system"):
+    """Declares every repository poolkit needs.
+
+    Args:
+      mode: "system" (Debian packages, offline) or "upstream" (pinned
+        archives, needs network).
+    """
+    if mode == "system":
+        _maybe(
+            patched_rules_cc,
+            name = "rules_cc",
+            path = _DEBIAN_BAZEL + "/rules/cc",
+        )
+        _maybe(
+            native.local_repository,
+            name = "rules_java",
+            path = _DEBIAN_BAZEL + "/rules/java",
+        )
+        _maybe(
+            native.local_repository,
+            name = "platforms",
+            path = _DEBIAN_BAZEL + "/tools/platforms",
+        )
+        _maybe(
+            native.local_repository,
+            name = "bazel_skylib",
+            path = _DEBIAN_BAZEL + "/tools/skylib",
+        )
+        _maybe(
+            native.new_local_repository,
+            name = "com_google_googletest",
+            path = "/usr/src/googletest",
+            build_file = "@poolkit//third_party:googletest.BUILD",
+        )
+        _maybe(system_abseil, name = "com_google_absl")
+        _maybe(system_benchmark, name = "com_github_google_benchmark")
+    elif mode == "upstream":
+        for name in _UPSTREAM:
+            _upstream(name)
+    else:
+        fail("poolkit_dependencies: mode must be \"system\" or \"upstream\", got %r" % mode)
+
+    # Every test rule depends on this repository; Bazel would download it.
+    _maybe(local_coverage_tools, name = "remote_coverage_tools")
+
+def poolkit_register_toolchains():
+    """Registers the aarch64 cross toolchains (used only for arm64 platforms)."""
+    native.register_toolchains(
+        "@poolkit//tools/toolchains:aarch64_llsc_toolchain",
+        "@poolkit//tools/toolchains:aarch64_lse_toolchain",
+    )

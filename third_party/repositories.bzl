@@ -29,37 +29,52 @@ _DEBIAN_BAZEL = "/usr/share/bazel"
 
 # Pinned upstream releases for mode = "upstream". The versions match Debian
 # 12's packages so that both modes build the same code.
+#
+# Each URL, sha256 and strip_prefix was checked against a public source that
+# gives that exact URL together with its hash (noted above each entry); "BCR"
+# is github.com/bazelbuild/bazel-central-registry, whose source.json holds the
+# hash as `"integrity": "sha256-<base64>"`. Not downloaded from poolkit's
+# (offline) machines. A sha256 belongs to one exact URL: change the URL form
+# (for example `archive/refs/tags/` vs `archive/`) only with a new hash.
 _UPSTREAM = {
+    # BCR modules/rules_cc/0.0.4/source.json.
     "rules_cc": struct(
         urls = ["https://github.com/bazelbuild/rules_cc/releases/download/0.0.4/rules_cc-0.0.4.tar.gz"],
         sha256 = "af6cc82d87db94585bceeda2561cb8a9d55ad435318ccb4ddfee18a43580fb5d",
         strip_prefix = "rules_cc-0.0.4",
     ),
+    # BCR modules/rules_java/4.0.0/source.json (archive has no top directory).
     "rules_java": struct(
         urls = ["https://github.com/bazelbuild/rules_java/releases/download/4.0.0/rules_java-4.0.0.tar.gz"],
         sha256 = "34b41ec683e67253043ab1a3d1e8b7c61e4e8edefbcad485381328c934d072fe",
         strip_prefix = "",
     ),
+    # BCR modules/platforms/0.0.6/source.json (archive has no top directory).
     "platforms": struct(
         urls = ["https://github.com/bazelbuild/platforms/releases/download/0.0.6/platforms-0.0.6.tar.gz"],
         sha256 = "5308fc1d8865406a49427ba24a9ab53087f17f5266a7aabbfc28823f3916e1ca",
         strip_prefix = "",
     ),
+    # BCR modules/bazel_skylib/1.0.3/source.json (archive has no top directory).
     "bazel_skylib": struct(
         urls = ["https://github.com/bazelbuild/bazel-skylib/releases/download/1.0.3/bazel-skylib-1.0.3.tar.gz"],
         sha256 = "1c531376ac7e5a180e0237938a2536de0c54d93f5c278634818e0efc952dd56c",
         strip_prefix = "",
     ),
+    # BCR modules/abseil-cpp/20220623.1/source.json.
     "com_google_absl": struct(
         urls = ["https://github.com/abseil/abseil-cpp/archive/refs/tags/20220623.1.tar.gz"],
         sha256 = "91ac87d30cc6d79f9ab974c51874a704de9c2647c40f6932597329a282217ba8",
         strip_prefix = "abseil-cpp-20220623.1",
     ),
+    # BCR modules/googletest/1.12.1/source.json.
     "com_google_googletest": struct(
         urls = ["https://github.com/google/googletest/archive/refs/tags/release-1.12.1.tar.gz"],
         sha256 = "81964fe578e9bd7c94dfdb09c8e4d6e6759e19967e397dbea48d1c10e45d0df2",
         strip_prefix = "googletest-release-1.12.1",
     ),
+    # conan-io/conan-center-index recipes/benchmark/all/conandata.yml (BCR has
+    # no google_benchmark older than 1.8.2).
     "com_github_google_benchmark": struct(
         urls = ["https://github.com/google/benchmark/archive/refs/tags/v1.7.1.tar.gz"],
         sha256 = "6430e4092653380d9dc4ccb45a1e2dc9259d581f4866dc0759713126056bc1d7",

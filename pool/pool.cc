@@ -1,0 +1,402 @@
+#include "pool/pool.h"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "pool/internal/registry.h"
+#include "pool/internal/thread_state.h"
+
+namespace poolkit {
+namespace {
+
+using internal::FreeItem;
+
+// Samples in the needed-average window (HAProxy uses 1024 too): long enough
+// to ride out bursts, short enough that memory falls back within a few
+// thousand slow-path events after a spike.
+constexpr std::int64_t kNeededSamples = 1024;
+
+std::uint32_t BucketCount() {
+  // One bucket per core up to 16 (reference.md: 8-64 by thread count), a
+  // power of two so that picking one is a mask.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::uint32_t n = 1;
+  while (n < cores && n < 16) n <<= 1;
+  return n;
+}
+
+}  // namespace
+
+Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
+           std::uint32_t slot, std::int64_t thread_cache_budget)
+    : slot_(slot),
+      // A thread cache must hold a few clusters of a pool to be of use;
+      // larger objects bypass thread caches.
+      charge_(static_cast<std::int64_t>(size) * 2 * kClusterSize <=
+                      thread_cache_budget
+                  ? static_cast<std::int64_t>(size)
+                  : kUncacheableCharge),
+      size_(size),
+      alignment_(alignment),
+      strategy_(options.strategy),
+      flags_(options.flags),
+      minavail_(options.minavail),
+      limit_(options.limit),
+      allocator_(options.allocator != nullptr ? options.allocator
+                                              : &MallocAllocator()),
+      name_(options.name),
+      requested_size_sum_(options.object_size) {
+  std::uint32_t buckets = BucketCount();
+  buckets_.reset(new Bucket[buckets]);
+  bucket_mask_ = buckets - 1;
+}
+
+Pool::~Pool() = default;
+
+Pool::Bucket& Pool::HomeBucket() const {
+  internal::ThreadState* ts = internal::ThreadState::Current();
+  std::uint32_t index = ts != nullptr ? ts->index() : 0;
+  return buckets_[index & bucket_mask_];
+}
+
+void* Pool::AllocZeroed() {
+  void* object = Alloc();
+  if (object != nullptr) std::memset(object, 0, size_);
+  return object;
+}
+
+// ---------------------------------------------------------------------------
+// Shared cache dispatch. The strategy is fixed per pool, so these switches
+// always go the same way.
+
+void Pool::PushShared(FreeItem* cluster) {
+  Bucket& bucket = HomeBucket();
+  switch (strategy_) {
+    case SharedCacheStrategy::kSpinlock:
+      bucket.spinlock.Push(cluster);
+      return;
+    case SharedCacheStrategy::kDwcas:
+      bucket.dwcas.Push(cluster);
+      return;
+    case SharedCacheStrategy::kXchg:
+      bucket.xchg.Push(cluster);
+      return;
+    case SharedCacheStrategy::kNone:
+      break;
+  }
+  ReleaseClusterToOs(cluster);
+}
+
+FreeItem* Pool::PopShared() {
+  if (strategy_ == SharedCacheStrategy::kNone) return nullptr;
+  internal::ThreadState* ts = internal::ThreadState::Current();
+  std::uint32_t start = ts != nullptr ? ts->index() : 0;
+  // Our own bucket first (where this thread's evictions went), then the
+  // others: objects freed by other threads end up in theirs.
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    Bucket& bucket = buckets_[(start + i) & bucket_mask_];
+    FreeItem* cluster = nullptr;
+    switch (strategy_) {
+      case SharedCacheStrategy::kSpinlock:
+        cluster = bucket.spinlock.Pop();
+        break;
+      case SharedCacheStrategy::kDwcas:
+        cluster = bucket.dwcas.Pop();
+        break;
+      case SharedCacheStrategy::kXchg:
+        cluster = bucket.xchg.Pop();
+        break;
+      case SharedCacheStrategy::kNone:
+        break;
+    }
+    if (cluster != nullptr) return cluster;
+  }
+  return nullptr;
+}
+
+FreeItem* Pool::PopAllShared(Bucket& bucket) {
+  switch (strategy_) {
+    case SharedCacheStrategy::kSpinlock:
+      return bucket.spinlock.PopAll();
+    case SharedCacheStrategy::kDwcas:
+      return bucket.dwcas.PopAll();
+    case SharedCacheStrategy::kXchg:
+      return bucket.xchg.PopAll();
+    case SharedCacheStrategy::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// The OS side.
+
+FreeItem* Pool::AllocFromOs() {
+  if (limit_ != 0) {
+    // Reserve first so that racing threads cannot overshoot the limit.
+    if (allocated_.fetch_add(1, std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(limit_)) {
+      allocated_.fetch_sub(1, std::memory_order_relaxed);
+      limit_failures_.fetch_add(1, std::memory_order_relaxed);
+      failed_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+  } else {
+    allocated_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Outside any lock (seed 004): the allocator, and the first touch of a
+  // fresh page, may be slow; no other thread waits for us here.
+  void* object = allocator_->Allocate(size_, alignment_);
+  if (object == nullptr) {
+    allocated_.fetch_sub(1, std::memory_order_relaxed);
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  return static_cast<FreeItem*>(object);
+}
+
+void Pool::ReleaseToOs(FreeItem* object) {
+  if (strategy_ == SharedCacheStrategy::kDwcas) {
+    // The object may have come from a dwcas stack that another thread is
+    // popping right now, about to read object->next (see DwcasStack).
+    for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+      buckets_[i].dwcas.ReleaseBarrier();
+    }
+  }
+  allocator_->Deallocate(object, size_, alignment_);
+  allocated_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Pool::ReleaseClusterToOs(FreeItem* cluster) {
+  while (cluster != nullptr) {
+    FreeItem* down = cluster->down;
+    ReleaseToOs(cluster);
+    cluster = down;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Accounting and the needed-average rule.
+
+std::int64_t Pool::UsedTotal() const {
+  std::int64_t used = 0;
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    used += buckets_[i].used.load(std::memory_order_relaxed);
+  }
+  return used;
+}
+
+std::uint64_t Pool::ThreadCachedTotal() const {
+  return internal::ThreadState::CountCached(slot_);
+}
+
+void Pool::SampleNeeded() {
+  // Best effort, as in HAProxy: racing updates may lose a sample, which only
+  // nudges an average. A relaxed load/store pair keeps it free of lock
+  // prefixes and of data races.
+  std::int64_t sum = needed_sum_.load(std::memory_order_relaxed);
+  sum += UsedTotal() - sum / kNeededSamples;
+  needed_sum_.store(sum, std::memory_order_relaxed);
+}
+
+bool Pool::KeepSpare(std::int64_t count) const {
+  if (strategy_ == SharedCacheStrategy::kNone ||
+      dead_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  std::int64_t allocated = allocated_.load(std::memory_order_relaxed);
+  std::int64_t needed =
+      needed_sum_.load(std::memory_order_relaxed) / kNeededSamples;
+  // While the pool holds less than 1.25x what the load has needed lately,
+  // every freed object may stay cached.
+  if (allocated < needed + needed / 4) return true;
+  // Past that, keep only `minavail` spare objects.
+  std::int64_t spare = allocated - UsedTotal();
+  return spare + count <= static_cast<std::int64_t>(minavail_);
+}
+
+void Pool::EvictChain(FreeItem* chain, std::uint32_t count) {
+  AddUsed(-static_cast<std::int64_t>(count));
+  SampleNeeded();
+  while (chain != nullptr && count > 0) {
+    // Cut a cluster of up to kClusterSize objects, chained by `down`.
+    FreeItem* cluster = chain;
+    std::uint32_t n = std::min<std::uint32_t>(count, kClusterSize);
+    FreeItem* item = cluster;
+    for (std::uint32_t i = 1; i < n; ++i) {
+      item->down = item->next;
+      item = item->next;
+    }
+    chain = item->next;
+    item->down = nullptr;
+    count -= n;
+    if (KeepSpare(n)) {
+      PushShared(cluster);
+    } else {
+      ReleaseClusterToOs(cluster);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Slow paths.
+
+void* Pool::AllocSlow() {
+  internal::ThreadState* ts = internal::ThreadState::Current();
+  if (ts != nullptr) ts->Touch(*this);
+  internal::LocalHead& head = internal::tls_local_heads[slot_];
+
+  FreeItem* cluster = PopShared();
+  if (cluster != nullptr) {
+    // Keep the rest of the cluster in the thread cache (if the pool and the
+    // thread have one), return the first object.
+    std::uint32_t n = 1;
+    FreeItem* rest = cluster->down;
+    if (ts != nullptr && thread_cacheable()) {
+      std::uint32_t cached = internal::LoadCount(head);
+      for (FreeItem* item = rest; item != nullptr;) {
+        FreeItem* down = item->down;
+        item->next = head.first;
+        head.first = item;
+        ++cached;
+        ++n;
+        internal::tls_cache_bytes_left -= charge_;
+        item = down;
+      }
+      internal::StoreCount(head, cached);
+    } else if (rest != nullptr) {
+      // No thread cache to hold them: the rest goes back.
+      rest->next = nullptr;
+      PushShared(rest);
+    }
+    AddUsed(n);
+    SampleNeeded();
+    return cluster;
+  }
+
+  FreeItem* object = AllocFromOs();
+  if (object == nullptr) return nullptr;
+  AddUsed(1);
+  SampleNeeded();
+  return object;
+}
+
+void Pool::FreeSlow() {
+  internal::LocalHead& head = internal::tls_local_heads[slot_];
+  internal::ThreadState* ts = internal::ThreadState::Current();
+  if (ts == nullptr || !thread_cacheable()) {
+    // Take the object Free() just cached back out and send it on.
+    FreeItem* item = head.first;
+    head.first = item->next;
+    internal::StoreCount(head, internal::LoadCount(head) - 1);
+    internal::tls_cache_bytes_left += charge_;
+    item->next = nullptr;
+    EvictChain(item, 1);
+    return;
+  }
+  ts->Touch(*this);
+  ts->Evict(*this);
+}
+
+// ---------------------------------------------------------------------------
+// Maintenance.
+
+void Pool::Flush() {
+  internal::ThreadState* ts = internal::ThreadState::Current();
+  if (ts != nullptr) ts->FlushPool(*this);
+  Trim(0);
+}
+
+void Pool::Trim(std::size_t keep_spare) {
+  // Detach every bucket's list at once (each strategy's PopAll is safe
+  // against concurrent pops and pushes, see shared_stacks.h), keep up to
+  // `keep_spare` objects, put those back, release the rest.
+  std::size_t kept = 0;
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    FreeItem* clusters = PopAllShared(buckets_[i]);
+    while (clusters != nullptr) {
+      FreeItem* next_cluster = clusters->next;
+      std::size_t n = 0;
+      for (FreeItem* item = clusters; item != nullptr; item = item->down) ++n;
+      if (kept + n <= keep_spare) {
+        kept += n;
+        clusters->next = nullptr;
+        PushShared(clusters);
+      } else {
+        ReleaseClusterToOs(clusters);
+      }
+      clusters = next_cluster;
+    }
+  }
+}
+
+PoolStats Pool::Stats() const {
+  return internal::Registry::Global().StatsOf(*this);
+}
+
+PoolStats Pool::CounterStats() const {
+  PoolStats stats;
+  stats.name = name_;
+  stats.object_size = size_;
+  stats.alignment = alignment_;
+  stats.strategy = strategy_;
+  stats.flags = flags_;
+  stats.minavail = minavail_;
+  stats.limit = limit_;
+  stats.thread_cacheable = thread_cacheable();
+  stats.allocator = allocator_->Name();
+  stats.allocated = allocated_.load(std::memory_order_relaxed);
+  stats.allocated_bytes = stats.allocated * static_cast<std::int64_t>(size_);
+  stats.used = UsedTotal();
+  stats.thread_cached = static_cast<std::int64_t>(ThreadCachedTotal());
+  stats.in_use = stats.used - stats.thread_cached;
+  stats.shared_cached = stats.allocated - stats.used;
+  stats.needed_avg =
+      needed_sum_.load(std::memory_order_relaxed) / kNeededSamples;
+  stats.failed = failed_.load(std::memory_order_relaxed);
+  stats.limit_failures = limit_failures_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+std::size_t Pool::CountSharedForTesting() const {
+  std::size_t count = 0;
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    Bucket& bucket = buckets_[i];
+    FreeItem* clusters = nullptr;
+    switch (strategy_) {
+      case SharedCacheStrategy::kSpinlock:
+        clusters = bucket.spinlock.PeekForTesting();
+        break;
+      case SharedCacheStrategy::kDwcas:
+        clusters = bucket.dwcas.PeekForTesting();
+        break;
+      case SharedCacheStrategy::kXchg:
+        clusters = bucket.xchg.PeekForTesting();
+        break;
+      case SharedCacheStrategy::kNone:
+        break;
+    }
+    for (; clusters != nullptr; clusters = clusters->next) {
+      for (FreeItem* item = clusters; item != nullptr; item = item->down) {
+        ++count;
+      }
+    }
+  }
+  return count;
+}
+
+void Pool::SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook,
+                                     void* arg) {
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    buckets_[i].dwcas.SetPopHookForTesting(hook, arg);
+  }
+}
+
+void Pool::SetDwcasReleaseBarrierForTesting(bool enabled) {
+  for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
+    buckets_[i].dwcas.SetReleaseBarrierForTesting(enabled);
+  }
+}
+
+}  // namespace poolkit

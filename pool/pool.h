@@ -1,0 +1,193 @@
+// A pool of fixed-size objects: the object a caller allocates from.
+//
+//   absl::StatusOr<poolkit::Pool*> pool = poolkit::CreatePool(
+//       {.name = "session", .object_size = sizeof(Session)});
+//   void* p = (*pool)->Alloc();   // nullptr on failure, never throws
+//   (*pool)->Free(p);
+//
+// Alloc() and Free() are thread-safe. Objects may be freed by any thread.
+// The fast path (inline below) serves both from the calling thread's cache;
+// everything else is in pool.cc.
+#ifndef POOLKIT_POOL_POOL_H_
+#define POOLKIT_POOL_POOL_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pool/internal/free_item.h"
+#include "pool/internal/shared_stacks.h"
+#include "pool/internal/thread_cache.h"
+#include "pool/pool_options.h"
+#include "pool/pool_stats.h"
+
+#if defined(__GNUC__)
+#define POOLKIT_PREDICT_FALSE(x) (__builtin_expect(!!(x), 0))
+#else
+#define POOLKIT_PREDICT_FALSE(x) (x)
+#endif
+
+namespace poolkit {
+
+namespace internal {
+class Registry;
+class ThreadState;
+}  // namespace internal
+
+class Pool {
+ public:
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // One object of object_size() bytes, aligned to alignment(); nullptr if the
+  // pool is at its limit or the OS allocator failed (both counted).
+  void* Alloc() {
+    internal::LocalHead& head = internal::tls_local_heads[slot_];
+    internal::FreeItem* item = head.first;
+    if (POOLKIT_PREDICT_FALSE(item == nullptr)) return AllocSlow();
+    head.first = item->next;
+    internal::StoreCount(head, internal::LoadCount(head) - 1);
+    internal::tls_cache_bytes_left += charge_;
+    return item;
+  }
+
+  // Like Alloc(), with the object's bytes set to zero.
+  void* AllocZeroed();
+
+  // Gives back an object of this pool. Free(nullptr) does nothing.
+  void Free(void* object) {
+    if (object == nullptr) return;
+    internal::LocalHead& head = internal::tls_local_heads[slot_];
+    internal::FreeItem* item = static_cast<internal::FreeItem*>(object);
+    item->next = head.first;
+    head.first = item;
+    internal::StoreCount(head, internal::LoadCount(head) + 1);
+    // Over budget (or an object too big for thread caches, whose charge
+    // exceeds any budget): let the slow path evict.
+    if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -= charge_) <
+                              0)) {
+      FreeSlow();
+    }
+  }
+
+  // Returns every object in the shared cache to the OS allocator; the
+  // calling thread's cached objects of this pool go first to the shared
+  // cache. Safe while other threads allocate and free.
+  void Flush();
+
+  // Returns shared-cache objects to the OS allocator until at most
+  // `keep_spare` remain. Safe while other threads allocate and free.
+  void Trim(std::size_t keep_spare);
+
+  PoolStats Stats() const;
+
+  const std::string& name() const { return name_; }
+  // The size objects really have (after rounding and merging).
+  std::size_t object_size() const { return size_; }
+  std::size_t alignment() const { return alignment_; }
+  SharedCacheStrategy strategy() const { return strategy_; }
+  std::uint32_t flags() const { return flags_; }
+  std::size_t minavail() const { return minavail_; }
+  std::size_t limit() const { return limit_; }
+  // False for objects too large for thread caches: they go straight to the
+  // shared cache (or the OS with strategy kNone).
+  bool thread_cacheable() const { return charge_ < kUncacheableCharge; }
+
+  // Test hooks for the dwcas strategy (see DwcasStack); no effect on others.
+  void SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook,
+                                 void* arg);
+  void SetDwcasReleaseBarrierForTesting(bool enabled);
+
+  // Objects in the shared cache, found by walking it. Exact only while no
+  // other thread uses the pool.
+  std::size_t CountSharedForTesting() const;
+
+ private:
+  friend class internal::Registry;
+  friend class internal::ThreadState;
+
+  // Charge of objects too large for thread caches: larger than any budget,
+  // so that Free() always takes the slow path for them.
+  static constexpr std::int64_t kUncacheableCharge = std::int64_t{1} << 48;
+  // Objects per cluster moved between thread and shared caches.
+  static constexpr int kClusterSize = 8;
+
+  struct alignas(64) Bucket {
+    internal::SpinlockStack spinlock;
+    internal::DwcasStack dwcas;
+    internal::XchgStack xchg;
+    // Objects out of the shared cache (held by users or thread caches),
+    // counted where they cross; summed over buckets.
+    std::atomic<std::int64_t> used{0};
+  };
+
+  Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
+       std::uint32_t slot, std::int64_t thread_cache_budget);
+  ~Pool();
+
+  // Stats() without the registry-owned fields (users, aliases).
+  PoolStats CounterStats() const;
+
+  void* AllocSlow();
+  void FreeSlow();
+
+  // Shared cache, by strategy.
+  void PushShared(internal::FreeItem* cluster);
+  internal::FreeItem* PopShared();
+  internal::FreeItem* PopAllShared(Bucket& bucket);
+  Bucket& HomeBucket() const;
+
+  // From / to the OS allocator, with accounting.
+  internal::FreeItem* AllocFromOs();
+  void ReleaseToOs(internal::FreeItem* object);
+  void ReleaseClusterToOs(internal::FreeItem* cluster);
+
+  // Sends `count` objects, chained by `next`, to the shared cache in
+  // clusters, or to the OS as the needed-average rule says. The objects are
+  // leaving a thread cache or a user: `used` drops by `count`.
+  void EvictChain(internal::FreeItem* chain, std::uint32_t count);
+  // Whether `count` more spare objects may stay in the shared cache.
+  bool KeepSpare(std::int64_t count) const;
+  void SampleNeeded();
+  void AddUsed(std::int64_t delta) {
+    HomeBucket().used.fetch_add(delta, std::memory_order_relaxed);
+  }
+  std::int64_t UsedTotal() const;
+  std::uint64_t ThreadCachedTotal() const;
+
+  // Hot: read by every Alloc()/Free().
+  const std::uint32_t slot_;
+  std::int64_t charge_;  // changes only while nothing is allocated
+
+  std::size_t size_;
+  const std::size_t alignment_;
+  const SharedCacheStrategy strategy_;
+  const std::uint32_t flags_;
+  const std::size_t minavail_;
+  const std::size_t limit_;
+  ObjectAllocator* const allocator_;
+  const std::string name_;
+
+  std::unique_ptr<Bucket[]> buckets_;
+  std::uint32_t bucket_mask_ = 0;
+
+  std::atomic<std::int64_t> allocated_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> limit_failures_{0};
+  // Sliding average of `used` over kNeededSamples events, times
+  // kNeededSamples (HAProxy's swrate: cheap, best-effort, not atomic RMW).
+  std::atomic<std::int64_t> needed_sum_{0};
+
+  // Registry-owned (under the registry lock).
+  int users_ = 1;
+  std::size_t requested_size_sum_ = 0;
+  std::vector<std::string> aliases_;
+  std::atomic<bool> dead_{false};
+};
+
+}  // namespace poolkit
+
+#endif  // POOLKIT_POOL_POOL_H_

@@ -1,0 +1,76 @@
+#include "pool/pool_options.h"
+
+#include <cstddef>
+
+#include "absl/strings/str_format.h"
+
+namespace poolkit {
+
+std::string_view StrategyName(SharedCacheStrategy strategy) {
+  switch (strategy) {
+    case SharedCacheStrategy::kSpinlock:
+      return "spinlock";
+    case SharedCacheStrategy::kDwcas:
+      return "dwcas";
+    case SharedCacheStrategy::kXchg:
+      return "xchg";
+    case SharedCacheStrategy::kNone:
+      return "none";
+  }
+  return "invalid";
+}
+
+bool ParseStrategy(std::string_view name, SharedCacheStrategy* strategy) {
+  for (int i = 0; i < kNumSharedCacheStrategies; ++i) {
+    auto candidate = static_cast<SharedCacheStrategy>(i);
+    if (StrategyName(candidate) == name) {
+      *strategy = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status ValidatePoolOptions(const PoolOptions& options) {
+  if (options.name.empty() || options.name.size() > kMaxPoolNameLength) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("name: must be 1 to %d characters, got %d",
+                        kMaxPoolNameLength, options.name.size()));
+  }
+  for (char c : options.name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "name: '%s' has a character outside [A-Za-z0-9_.-]", options.name));
+    }
+  }
+  if (options.object_size == 0 || options.object_size > kMaxObjectSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("object_size: must be 1 to %d bytes, got %d",
+                        kMaxObjectSize, options.object_size));
+  }
+  if (options.alignment != 0 &&
+      ((options.alignment & (options.alignment - 1)) != 0 ||
+       options.alignment > kMaxAlignment)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "alignment: must be 0 or a power of two up to %d, got %d",
+        kMaxAlignment, options.alignment));
+  }
+  if ((options.flags & ~kAllPoolFlags) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("flags: unknown bits 0x%x", options.flags & ~kAllPoolFlags));
+  }
+  if (StrategyName(options.strategy) == "invalid") {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("strategy: unknown value %d",
+                        static_cast<int>(options.strategy)));
+  }
+  if (options.limit != 0 && options.minavail > options.limit) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "minavail: %d exceeds limit %d", options.minavail, options.limit));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace poolkit

@@ -1,0 +1,74 @@
+// What a pool is made of: the options a caller passes to CreatePool().
+#ifndef POOLKIT_POOL_POOL_OPTIONS_H_
+#define POOLKIT_POOL_POOL_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "pool/object_allocator.h"
+
+namespace poolkit {
+
+// How a pool's threads exchange free objects. Every strategy sits behind the
+// same per-thread caches; they differ in what happens when a thread cache
+// overflows or runs dry.
+enum class SharedCacheStrategy : std::uint8_t {
+  kSpinlock = 0,  // one lock around the shared list (seed 002)
+  kDwcas = 1,     // lock-free {head, generation} list, flush lock (seeds 000/1)
+  kXchg = 2,      // self-locked head swapped with BUSY (seed 003), default
+  kNone = 3,      // no shared cache: thread caches talk to the OS allocator
+};
+
+inline constexpr int kNumSharedCacheStrategies = 4;
+
+// "spinlock", "dwcas", "xchg", "none"; "invalid" for anything else.
+std::string_view StrategyName(SharedCacheStrategy strategy);
+// The inverse of StrategyName(); false if `name` names no strategy.
+bool ParseStrategy(std::string_view name, SharedCacheStrategy* strategy);
+
+// Pool flags (a bit set).
+enum PoolFlag : std::uint32_t {
+  // May be merged with a compatible pool created with kShared too.
+  kPoolShared = 1u << 0,
+  // Use the object size as given: no rounding up to 16 bytes, and merge only
+  // with a pool of exactly this size.
+  kPoolExact = 1u << 1,
+};
+inline constexpr std::uint32_t kAllPoolFlags = kPoolShared | kPoolExact;
+
+// Limits enforced by ValidatePoolOptions().
+inline constexpr std::size_t kMaxPoolNameLength = 31;
+inline constexpr std::size_t kMaxObjectSize = std::size_t{1} << 30;  // 1 GiB
+inline constexpr std::size_t kMaxAlignment = 4096;
+
+struct PoolOptions {
+  // 1 to 31 characters of [A-Za-z0-9_.-].
+  std::string name;
+  // Bytes per object; 1 to kMaxObjectSize.
+  std::size_t object_size = 0;
+  // 0 means natural (alignof(std::max_align_t)); else a power of two up to
+  // kMaxAlignment.
+  std::size_t alignment = 0;
+  // PoolFlag bits.
+  std::uint32_t flags = 0;
+  SharedCacheStrategy strategy = SharedCacheStrategy::kXchg;
+  // Spare objects the pool may keep beyond what the needed-average rule
+  // allows; Gc() trims down to this.
+  std::size_t minavail = 0;
+  // Most objects allocated at once; 0 = no limit. Alloc() past it returns
+  // nullptr and counts a failure.
+  std::size_t limit = 0;
+  // Where objects come from; nullptr = MallocAllocator(). Must outlive the
+  // pool.
+  ObjectAllocator* allocator = nullptr;
+};
+
+// OK, or InvalidArgument naming the offending field.
+absl::Status ValidatePoolOptions(const PoolOptions& options);
+
+}  // namespace poolkit
+
+#endif  // POOLKIT_POOL_POOL_OPTIONS_H_

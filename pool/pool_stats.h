@@ -1,0 +1,55 @@
+// A snapshot of one pool's counters.
+#ifndef POOLKIT_POOL_POOL_STATS_H_
+#define POOLKIT_POOL_POOL_STATS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pool/pool_options.h"
+
+namespace poolkit {
+
+// Counters are read without stopping other threads: while they run, the
+// figures are a consistent-enough picture, not an atomic one. Once every
+// thread using the pool is quiescent,
+//   allocated == in_use + thread_cached + shared_cached
+// holds exactly.
+struct PoolStats {
+  std::string name;
+  // Names of the other pools merged into this one.
+  std::vector<std::string> aliases;
+  std::size_t object_size = 0;
+  std::size_t alignment = 0;
+  SharedCacheStrategy strategy = SharedCacheStrategy::kXchg;
+  std::uint32_t flags = 0;
+  std::size_t minavail = 0;
+  std::size_t limit = 0;
+  int users = 0;
+  bool thread_cacheable = true;
+  const char* allocator = "";
+
+  // Objects obtained from the OS allocator and not yet given back.
+  std::int64_t allocated = 0;
+  std::int64_t allocated_bytes = 0;
+  // Objects out of the shared cache: in_use + thread_cached.
+  std::int64_t used = 0;
+  // Objects held by the application.
+  std::int64_t in_use = 0;
+  // Objects in thread caches: each thread's count read without
+  // synchronisation (approximate while threads run).
+  std::int64_t thread_cached = 0;
+  // Objects in the shared cache (allocated - used).
+  std::int64_t shared_cached = 0;
+  // Sliding average of `used` (how many objects the load needs).
+  std::int64_t needed_avg = 0;
+  // Alloc() calls that returned nullptr (limit reached or OS failure).
+  std::uint64_t failed = 0;
+  // Of those, the ones refused because of `limit`.
+  std::uint64_t limit_failures = 0;
+};
+
+}  // namespace poolkit
+
+#endif  // POOLKIT_POOL_POOL_STATS_H_

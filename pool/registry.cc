@@ -1,0 +1,268 @@
+#include "pool/registry.h"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <mutex>
+
+#include "absl/strings/str_format.h"
+#include "pool/internal/registry.h"
+#include "pool/internal/thread_state.h"
+
+namespace poolkit {
+namespace internal {
+namespace {
+
+std::size_t EffectiveSize(const PoolOptions& options) {
+  std::size_t size = options.object_size;
+  // Without kPoolExact, sizes round up to 16 bytes so that near sizes share.
+  if ((options.flags & kPoolExact) == 0) size = (size + 15) & ~std::size_t{15};
+  return std::max(size, kMinObjectSize);
+}
+
+std::size_t EffectiveAlignment(const PoolOptions& options) {
+  return options.alignment != 0 ? options.alignment
+                                : alignof(std::max_align_t);
+}
+
+std::size_t Distance(std::size_t a, std::size_t b) {
+  return a > b ? a - b : b - a;
+}
+
+}  // namespace
+
+Registry& Registry::Global() {
+  static Registry* const registry = new Registry();
+  return *registry;
+}
+
+Pool* Registry::FindMergeCandidate(const PoolOptions& options,
+                                   std::size_t size, std::size_t alignment) {
+  ObjectAllocator* allocator =
+      options.allocator != nullptr ? options.allocator : &MallocAllocator();
+  const bool exact = (options.flags & kPoolExact) != 0;
+  Pool* best = nullptr;
+  // Ranks: 0 exact size, 1 no need to grow, 2 must grow; then distance.
+  int best_rank = 3;
+  std::size_t best_distance = 0;
+  for (Pool* pool : pools_) {
+    if ((pool->flags_ & kPoolShared) == 0) continue;
+    if (pool->strategy_ != options.strategy || pool->allocator_ != allocator ||
+        pool->limit_ != options.limit || pool->alignment_ < alignment) {
+      continue;
+    }
+    int rank;
+    if (pool->size_ == size) {
+      rank = 0;
+    } else {
+      if (exact || (pool->flags_ & kPoolExact) != 0) continue;
+      if (pool->allocated_.load(std::memory_order_relaxed) != 0) continue;
+      std::size_t average = pool->requested_size_sum_ / pool->users_;
+      std::size_t tolerance = std::max<std::size_t>(average / 100, 16);
+      if (Distance(options.object_size, average) > tolerance) continue;
+      rank = pool->size_ >= size ? 1 : 2;
+    }
+    std::size_t distance = Distance(pool->size_, size);
+    if (rank < best_rank || (rank == best_rank && distance < best_distance)) {
+      best = pool;
+      best_rank = rank;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
+  absl::Status valid = ValidatePoolOptions(options);
+  if (!valid.ok()) return valid;
+  const std::size_t size = EffectiveSize(options);
+  const std::size_t alignment = EffectiveAlignment(options);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if ((options.flags & kPoolShared) != 0) {
+    Pool* pool = FindMergeCandidate(options, size, alignment);
+    if (pool != nullptr) {
+      ++pool->users_;
+      pool->requested_size_sum_ += options.object_size;
+      if (pool->size_ < size) {
+        // Growing is allowed only while nothing is allocated (checked by
+        // FindMergeCandidate), so no object has the old size.
+        pool->size_ = size;
+        if (pool->charge_ < Pool::kUncacheableCharge) {
+          pool->charge_ = static_cast<std::int64_t>(size) * 2 *
+                                      Pool::kClusterSize <=
+                                  static_cast<std::int64_t>(ThreadCacheBudget())
+                              ? static_cast<std::int64_t>(size)
+                              : Pool::kUncacheableCharge;
+        }
+      }
+      if (options.name != pool->name_ &&
+          std::find(pool->aliases_.begin(), pool->aliases_.end(),
+                    options.name) == pool->aliases_.end()) {
+        pool->aliases_.push_back(options.name);
+      }
+      return pool;
+    }
+  }
+  for (Pool* pool : pools_) {
+    if (pool->name_ == options.name ||
+        std::find(pool->aliases_.begin(), pool->aliases_.end(),
+                  options.name) != pool->aliases_.end()) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "name: a pool named '%s' exists and cannot be merged with this one",
+          options.name));
+    }
+  }
+
+  // Destroyed pools whose objects have all come back give their slots up.
+  for (std::size_t i = 0; i < dead_pools_.size();) {
+    Pool* dead = dead_pools_[i];
+    dead->Trim(0);
+    if (dead->allocated_.load(std::memory_order_acquire) == 0) {
+      dead_pools_.erase(dead_pools_.begin() + static_cast<std::ptrdiff_t>(i));
+      FreeSlot(dead);
+    } else {
+      ++i;
+    }
+  }
+  std::uint32_t slot = 0;
+  while (slot < kMaxPools && slots_[slot].load(std::memory_order_relaxed)) {
+    ++slot;
+  }
+  if (slot == kMaxPools) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("too many pools: at most %d may exist at once",
+                        kMaxPools));
+  }
+  Pool* pool =
+      new Pool(options, size, alignment, slot,
+               static_cast<std::int64_t>(ThreadCacheBudget()));
+  pools_.push_back(pool);
+  // Release: a thread that finds the pool through its slot sees it built.
+  slots_[slot].store(pool, std::memory_order_release);
+  return pool;
+}
+
+void Registry::FreeSlot(Pool* pool) {
+  slots_[pool->slot_].store(nullptr, std::memory_order_release);
+  delete pool;
+}
+
+absl::Status Registry::Destroy(Pool* pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find(pools_.begin(), pools_.end(), pool);
+  if (pool == nullptr || it == pools_.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "pool %p is not a live pool (destroyed already?)",
+        static_cast<void*>(pool)));
+  }
+  if (pool->users_ > 1) {
+    --pool->users_;
+    return absl::OkStatus();
+  }
+  pool->Flush();
+  std::int64_t cached =
+      static_cast<std::int64_t>(ThreadState::CountCached(pool->slot_));
+  std::int64_t in_use = pool->UsedTotal() - cached;
+  if (in_use > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("pool '%s': %d objects still in use", pool->name_,
+                        in_use));
+  }
+  pools_.erase(it);
+  if (cached == 0 && pool->allocated_.load(std::memory_order_acquire) == 0) {
+    FreeSlot(pool);
+    return absl::OkStatus();
+  }
+  // Other threads still cache some of its objects: they hand them back to
+  // the OS at their next slow path or at exit, and the last one frees it.
+  pool->dead_.store(true, std::memory_order_release);
+  dead_pools_.push_back(pool);
+  ThreadState::NoteDeadPool();
+  return absl::OkStatus();
+}
+
+void Registry::ReapIfDrained(Pool* pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find(dead_pools_.begin(), dead_pools_.end(), pool);
+  if (it == dead_pools_.end()) return;  // reaped by another thread already
+  // Objects evicted by a thread that had not yet seen the pool die may have
+  // reached its shared cache.
+  pool->Trim(0);
+  if (pool->allocated_.load(std::memory_order_acquire) != 0) return;
+  dead_pools_.erase(it);
+  FreeSlot(pool);
+}
+
+Pool* Registry::Find(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Pool* pool : pools_) {
+    if (pool->name_ == name) return pool;
+    for (const std::string& alias : pool->aliases_) {
+      if (alias == name) return pool;
+    }
+  }
+  return nullptr;
+}
+
+PoolStats Registry::StatsOf(const Pool& pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolStats stats = pool.CounterStats();
+  stats.users = pool.users_;
+  stats.aliases = pool.aliases_;
+  return stats;
+}
+
+std::vector<PoolStats> Registry::AllStats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PoolStats> all;
+  all.reserve(pools_.size());
+  for (Pool* pool : pools_) {
+    all.push_back(pool->CounterStats());
+    all.back().users = pool->users_;
+    all.back().aliases = pool->aliases_;
+  }
+  return all;
+}
+
+void Registry::TrimAll() {
+  // Under the lock, so that no pool is destroyed while being trimmed.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Pool* pool : pools_) pool->Trim(pool->minavail());
+}
+
+std::vector<Pool*> Registry::Pools() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pools_;
+}
+
+}  // namespace internal
+
+absl::StatusOr<Pool*> CreatePool(const PoolOptions& options) {
+  return internal::Registry::Global().Create(options);
+}
+
+absl::Status DestroyPool(Pool* pool) {
+  return internal::Registry::Global().Destroy(pool);
+}
+
+Pool* FindPool(std::string_view name) {
+  return internal::Registry::Global().Find(name);
+}
+
+std::vector<Pool*> ListPools() { return internal::Registry::Global().Pools(); }
+
+void Gc(const GcOptions& options) {
+  internal::Registry::Global().TrimAll();
+  if (options.trim_os) malloc_trim(0);
+}
+
+void SetThreadCacheBudget(std::size_t bytes) {
+  internal::SetThreadCacheBudget(bytes);
+}
+
+std::size_t ThreadCacheBudget() { return internal::ThreadCacheBudget(); }
+
+}  // namespace poolkit

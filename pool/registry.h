@@ -1,0 +1,62 @@
+// Creating, finding and destroying pools; process-wide maintenance.
+#ifndef POOLKIT_POOL_REGISTRY_H_
+#define POOLKIT_POOL_REGISTRY_H_
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "pool/pool.h"
+#include "pool/pool_options.h"
+
+namespace poolkit {
+
+// Creates a pool, or returns a compatible existing one when both are created
+// with kPoolShared (the pool then counts one more user). Merging, as in
+// HAProxy: same strategy, allocator and limit, alignment at least the one
+// asked for, and either the same object size or (neither exact, the
+// candidate has nothing allocated) a size within 1% or 16 bytes of the
+// average size its users asked for. An exact size match is preferred, then a
+// pool that need not grow, then the nearest size.
+//
+// Errors: InvalidArgument naming the bad field; AlreadyExists if another
+// pool has this name and cannot be merged with; ResourceExhausted past
+// internal::kMaxPools pools. Nothing is created on error.
+absl::StatusOr<Pool*> CreatePool(const PoolOptions& options);
+
+// Drops one user. The last user's call flushes the pool's caches (the
+// calling thread's and the shared one) and frees the pool, unless objects are
+// still in use: then it returns FailedPrecondition and the pool stays usable.
+// Objects other live threads still cache are handed back to the OS as those
+// threads next take a slow path or exit; the pool's memory goes with the last
+// of them.
+absl::Status DestroyPool(Pool* pool);
+
+// The live pool with this name (or merged alias), or nullptr.
+Pool* FindPool(std::string_view name);
+
+// Every live pool, in creation order.
+std::vector<Pool*> ListPools();
+
+struct GcOptions {
+  // Also ask the C library to give free memory back to the kernel
+  // (malloc_trim). Off by default: on large heaps it can take a long time
+  // (HAProxy issues #1884, #2091).
+  bool trim_os = false;
+};
+
+// Trims every pool's shared cache down to its `minavail` spare objects.
+// Safe while other threads allocate and free.
+void Gc(const GcOptions& options = {});
+
+// The per-thread cache budget in bytes (default 512 KiB). Each thread picks
+// up a change at its next slow-path call. Pools created later decide from
+// it whether their objects fit in thread caches (16 objects must).
+void SetThreadCacheBudget(std::size_t bytes);
+std::size_t ThreadCacheBudget();
+
+}  // namespace poolkit
+
+#endif  // POOLKIT_POOL_REGISTRY_H_

@@ -1,0 +1,244 @@
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <mutex>
+
+#include "pool/internal/registry.h"
+#include "pool/internal/thread_cache.h"
+#include "pool/internal/thread_state.h"
+#include "pool/pool.h"
+
+namespace poolkit::internal {
+
+POOLKIT_TLS LocalHead tls_local_heads[kMaxPools];
+POOLKIT_TLS std::int64_t tls_cache_bytes_left;
+
+namespace {
+
+std::atomic<std::size_t> g_budget{kDefaultThreadCacheBudget};
+std::atomic<std::uint64_t> g_dead_epoch{0};
+
+// Slow-path data: the default TLS model. (initial-exec on these file-local
+// variables broke in a shared library here: binutils 2.40 + glibc 2.36
+// placed them at an offset that did not match the module's TLS block,
+// corrupting the neighbouring variable.)
+__thread ThreadState* tls_state;
+__thread bool tls_exited;
+
+}  // namespace
+
+// A thread_local with a destructor: the one piece of per-thread data that
+// needs the C++ TLS machinery (and its init check), touched only when a
+// thread is set up. Its destructor hands the thread's cache back.
+class ThreadExitHook {
+ public:
+  ~ThreadExitHook() {
+    ThreadState* state = tls_state;
+    if (state == nullptr) return;
+    state->ReleaseEverything();
+    tls_state = nullptr;
+    tls_exited = true;
+    // From here on every Free() of this thread goes to the slow path, which
+    // sends the object straight to the shared cache or the OS.
+    tls_cache_bytes_left = INT64_MIN / 4;
+    delete state;
+  }
+  bool armed = false;
+};
+
+namespace {
+thread_local ThreadExitHook tls_exit_hook;
+}  // namespace
+
+void SetThreadCacheBudget(std::size_t bytes) {
+  g_budget.store(bytes, std::memory_order_relaxed);
+}
+
+std::size_t ThreadCacheBudget() {
+  return g_budget.load(std::memory_order_relaxed);
+}
+
+ThreadState* ThreadState::Current() {
+  ThreadState* state = tls_state;
+  if (state != nullptr || tls_exited) return state;
+  state = new ThreadState();
+  tls_state = state;
+  tls_exit_hook.armed = true;  // constructs the hook: its destructor runs
+  return state;
+}
+
+ThreadState::ThreadState()
+    : heads_(tls_local_heads),
+      index_(Registry::Global().NextThreadIndex()) {
+  budget_ = static_cast<std::int64_t>(ThreadCacheBudget());
+  // The first Free() of a thread may already have charged an object.
+  tls_cache_bytes_left += budget_;
+  seen_dead_epoch_ = g_dead_epoch.load(std::memory_order_acquire);
+  Registry& registry = Registry::Global();
+  std::lock_guard<std::mutex> lock(registry.threads_mutex());
+  registry_next_ = registry.threads_head();
+  if (registry_next_ != nullptr) registry_next_->registry_prev_ = this;
+  registry.threads_head() = this;
+}
+
+ThreadState::~ThreadState() {
+  Registry& registry = Registry::Global();
+  std::lock_guard<std::mutex> lock(registry.threads_mutex());
+  if (registry_prev_ != nullptr) {
+    registry_prev_->registry_next_ = registry_next_;
+  } else {
+    registry.threads_head() = registry_next_;
+  }
+  if (registry_next_ != nullptr) registry_next_->registry_prev_ = registry_prev_;
+}
+
+void ThreadState::NoteDeadPool() {
+  // Release: a thread that sees the new epoch also sees the pool's dead_
+  // flag, set before.
+  g_dead_epoch.fetch_add(1, std::memory_order_release);
+}
+
+std::uint64_t ThreadState::CountCached(std::uint32_t slot) {
+  Registry& registry = Registry::Global();
+  std::lock_guard<std::mutex> lock(registry.threads_mutex());
+  std::uint64_t total = 0;
+  for (ThreadState* state = registry.threads_head(); state != nullptr;
+       state = state->registry_next_) {
+    total += LoadCount(state->heads_[slot]);
+  }
+  return total;
+}
+
+void ThreadState::LruUnlink(std::uint32_t slot) {
+  std::uint16_t prev = lru_prev_[slot];
+  std::uint16_t next = lru_next_[slot];
+  if (prev != kNone) {
+    lru_next_[prev] = next;
+  } else {
+    lru_first_ = next;
+  }
+  if (next != kNone) {
+    lru_prev_[next] = prev;
+  } else {
+    lru_last_ = prev;
+  }
+  in_lru_[slot] = false;
+}
+
+void ThreadState::Touch(const Pool& pool) {
+  std::int64_t budget = static_cast<std::int64_t>(ThreadCacheBudget());
+  if (budget != budget_) {
+    tls_cache_bytes_left += budget - budget_;
+    budget_ = budget;
+  }
+  if (g_dead_epoch.load(std::memory_order_acquire) != seen_dead_epoch_) {
+    HandBackDeadPools();
+  }
+  // Move to the front of the LRU: recency is tracked on slow paths only, so
+  // the fast path stays free of list updates. A pool served from the fast
+  // path for a long time drifts to the back, gets halved at the next
+  // eviction, and comes back to the front at its next refill.
+  std::uint32_t slot = pool.slot_;
+  if (lru_first_ == slot) return;
+  if (in_lru_[slot]) LruUnlink(slot);
+  lru_prev_[slot] = kNone;
+  lru_next_[slot] = lru_first_;
+  if (lru_first_ != kNone) lru_prev_[lru_first_] = static_cast<std::uint16_t>(slot);
+  lru_first_ = static_cast<std::uint16_t>(slot);
+  if (lru_last_ == kNone) lru_last_ = lru_first_;
+  in_lru_[slot] = true;
+}
+
+void ThreadState::EvictOlderHalf(Pool& pool, bool everything) {
+  LocalHead& head = heads_[pool.slot_];
+  std::uint32_t count = LoadCount(head);
+  if (count == 0) return;
+  std::uint32_t keep = everything ? 0 : count / 2;
+  FreeItem* chain;
+  if (keep == 0) {
+    chain = head.first;
+    head.first = nullptr;
+  } else {
+    // The list is LIFO, so the older objects are past the first `keep`.
+    // Walking to them touches only objects that leave anyway or are hot.
+    FreeItem* last_kept = head.first;
+    for (std::uint32_t i = 1; i < keep; ++i) last_kept = last_kept->next;
+    chain = last_kept->next;
+  }
+  StoreCount(head, keep);
+  tls_cache_bytes_left += static_cast<std::int64_t>(count - keep) * pool.charge_;
+  pool.EvictChain(chain, count - keep);
+}
+
+void ThreadState::Evict(Pool& freeing) {
+  if (tls_cache_bytes_left >= 0) return;
+  // Aim for 7/8 of the budget so that the next evictions are a while off.
+  const std::int64_t floor = budget_ / 8;
+  // The pool that went over is usually the one growing: if it holds a fair
+  // share (a quarter of the budget) it gives up its older half first.
+  std::uint32_t count = LoadCount(heads_[freeing.slot_]);
+  if (count >= 2 * Pool::kClusterSize &&
+      static_cast<std::int64_t>(count) * freeing.charge_ >= budget_ / 4) {
+    EvictOlderHalf(freeing, false);
+  }
+  Registry& registry = Registry::Global();
+  // Then the least recently used pools, halving each in turn; a pool with
+  // one cluster or less gives everything.
+  while (tls_cache_bytes_left < floor) {
+    bool progress = false;
+    for (std::uint16_t slot = lru_last_;
+         slot != kNone && tls_cache_bytes_left < floor;) {
+      std::uint16_t prev = lru_prev_[slot];
+      std::uint32_t held = LoadCount(heads_[slot]);
+      Pool* pool = registry.AtSlot(slot);
+      if (held > 0 && pool != nullptr) {
+        EvictOlderHalf(*pool, held <= Pool::kClusterSize);
+        progress = true;
+      }
+      slot = prev;
+    }
+    if (progress) continue;
+    // Objects of pools this thread only ever freed into (never through a
+    // slow path) are not in the LRU yet.
+    for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
+      if (LoadCount(heads_[slot]) == 0) continue;
+      Pool* pool = registry.AtSlot(slot);
+      if (pool == nullptr) continue;
+      EvictOlderHalf(*pool, true);
+      progress = true;
+      if (tls_cache_bytes_left >= floor) break;
+    }
+    if (!progress) break;
+  }
+}
+
+void ThreadState::FlushPool(Pool& pool) { EvictOlderHalf(pool, true); }
+
+void ThreadState::HandBackDeadPools() {
+  seen_dead_epoch_ = g_dead_epoch.load(std::memory_order_acquire);
+  Registry& registry = Registry::Global();
+  for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
+    if (LoadCount(heads_[slot]) == 0) continue;
+    Pool* pool = registry.AtSlot(slot);
+    if (pool == nullptr || !pool->dead_.load(std::memory_order_acquire)) {
+      continue;
+    }
+    EvictOlderHalf(*pool, true);
+    if (in_lru_[slot]) LruUnlink(slot);
+    registry.ReapIfDrained(pool);
+  }
+}
+
+void ThreadState::ReleaseEverything() {
+  Registry& registry = Registry::Global();
+  for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
+    if (LoadCount(heads_[slot]) == 0) continue;
+    Pool* pool = registry.AtSlot(slot);
+    if (pool == nullptr) continue;
+    bool dead = pool->dead_.load(std::memory_order_acquire);
+    EvictOlderHalf(*pool, true);
+    if (dead) registry.ReapIfDrained(pool);
+  }
+}
+
+}  // namespace poolkit::internal

@@ -164,6 +164,8 @@ void ThreadState::EvictOlderHalf(Pool& pool, bool everything) {
     FreeItem* last_kept = head.first;
     for (std::uint32_t i = 1; i < keep; ++i) last_kept = last_kept->next;
     chain = last_kept->next;
+    // Alloc() follows `next` until nullptr: the kept part must end here.
+    last_kept->next = nullptr;
   }
   StoreCount(head, keep);
   tls_cache_bytes_left += static_cast<std::int64_t>(count - keep) * pool.charge_;

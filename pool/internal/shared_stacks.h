@@ -200,12 +200,7 @@ class XchgStack {
 
   FreeItem* Pop() {
     std::uintptr_t item = Lock();
-    if (item == 0) {
-      // Unlock with the value we found. Relaxed would do for an empty list;
-      // release keeps the head's protocol uniform.
-      arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
-      return nullptr;
-    }
+    if (item == 0) return nullptr;
     FreeItem* cluster = ToItem(item);
     // Release: our read of cluster->next completes before anybody can pop
     // the next cluster (and a thread that pops it sees a consistent head).
@@ -215,25 +210,31 @@ class XchgStack {
 
   FreeItem* PopAll() {
     std::uintptr_t all = Lock();
-    arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+    if (all != 0) arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
     return ToItem(all);
   }
 
   FreeItem* PeekForTesting() const { return ToItem(head_); }
 
  private:
-  // Swaps BUSY into the head and returns what was there (never BUSY).
+  // Swaps BUSY into the head and returns what was there. A non-zero result
+  // means the head is now locked by us (it reads BUSY) and the caller must
+  // store the new head; zero means the list was empty and is not locked.
   std::uintptr_t Lock() {
     for (;;) {
       std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
-      if (seen == 0) {
-        // Nothing to take: no need to lock an empty list.
-        return 0;
-      }
+      if (seen == 0) return 0;  // nothing to take: no need to lock
       if (seen != kBusy) {
         // Acquire: pairs with the releasing push or unlock that installed
         // this head, so its links and contents are visible to us.
         seen = arch::ExchangeWord(&head_, kBusy, arch::MemoryOrder::kAcquire);
+        if (seen == 0) {
+          // Emptied between our load and the exchange: put the empty head
+          // back (nothing was published under the lock, relaxed would do;
+          // release keeps every unlock alike).
+          arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+          return 0;
+        }
         if (seen != kBusy) return seen;
       }
       arch::CpuRelax();

@@ -17,9 +17,8 @@ namespace poolkit {
 // Alloc() failure throws std::bad_alloc, as memory_resource requires.
 class PoolMemoryResource : public std::pmr::memory_resource {
  public:
-  explicit PoolMemoryResource(
-      Pool* pool,
-      std::pmr::memory_resource* upstream = std::pmr::get_default_resource())
+  explicit PoolMemoryResource(Pool* pool, std::pmr::memory_resource* upstream =
+                                              std::pmr::get_default_resource())
       : pool_(pool), upstream_(upstream) {}
 
   Pool* pool() const { return pool_; }
@@ -48,8 +47,8 @@ class PoolMemoryResource : public std::pmr::memory_resource {
     pool_->Free(object);
   }
 
-  bool do_is_equal(const std::pmr::memory_resource& other) const
-      noexcept override {
+  bool do_is_equal(
+      const std::pmr::memory_resource& other) const noexcept override {
     auto* that = dynamic_cast<const PoolMemoryResource*>(&other);
     return that != nullptr && that->pool_ == pool_ &&
            that->upstream_->is_equal(*upstream_);

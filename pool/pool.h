@@ -97,8 +97,7 @@ class Pool {
   bool thread_cacheable() const { return charge_ < kUncacheableCharge; }
 
   // Test hooks for the dwcas strategy (see DwcasStack); no effect on others.
-  void SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook,
-                                 void* arg);
+  void SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook, void* arg);
   void SetDwcasReleaseBarrierForTesting(bool enabled);
 
   // Objects in the shared cache, found by walking it. Exact only while no

@@ -109,10 +109,9 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"limit_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.limit,
-        s.users, s.thread_cacheable ? "true" : "false",
-        JsonString(s.allocator), s.allocated, s.allocated_bytes, s.used,
-        s.in_use, s.thread_cached, s.shared_cached, s.needed_avg, s.failed,
-        s.limit_failures);
+        s.users, s.thread_cacheable ? "true" : "false", JsonString(s.allocator),
+        s.allocated, s.allocated_bytes, s.used, s.in_use, s.thread_cached,
+        s.shared_cached, s.needed_avg, s.failed, s.limit_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

@@ -58,13 +58,12 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
         kMaxAlignment, options.alignment));
   }
   if ((options.flags & ~kAllPoolFlags) != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("flags: unknown bits 0x%x", options.flags & ~kAllPoolFlags));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "flags: unknown bits 0x%x", options.flags & ~kAllPoolFlags));
   }
   if (StrategyName(options.strategy) == "invalid") {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("strategy: unknown value %d",
-                        static_cast<int>(options.strategy)));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "strategy: unknown value %d", static_cast<int>(options.strategy)));
   }
   if (options.limit != 0 && options.minavail > options.limit) {
     return absl::InvalidArgumentError(absl::StrFormat(

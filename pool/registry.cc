@@ -23,8 +23,7 @@ std::size_t EffectiveSize(const PoolOptions& options) {
 }
 
 std::size_t EffectiveAlignment(const PoolOptions& options) {
-  return options.alignment != 0 ? options.alignment
-                                : alignof(std::max_align_t);
+  return options.alignment != 0 ? options.alignment : alignof(std::max_align_t);
 }
 
 std::size_t Distance(std::size_t a, std::size_t b) {
@@ -38,8 +37,8 @@ Registry& Registry::Global() {
   return *registry;
 }
 
-Pool* Registry::FindMergeCandidate(const PoolOptions& options,
-                                   std::size_t size, std::size_t alignment) {
+Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
+                                   std::size_t alignment) {
   ObjectAllocator* allocator =
       options.allocator != nullptr ? options.allocator : &MallocAllocator();
   const bool exact = (options.flags & kPoolExact) != 0;
@@ -91,11 +90,11 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
         // FindMergeCandidate), so no object has the old size.
         pool->size_ = size;
         if (pool->charge_ < Pool::kUncacheableCharge) {
-          pool->charge_ = static_cast<std::int64_t>(size) * 2 *
-                                      Pool::kClusterSize <=
-                                  static_cast<std::int64_t>(ThreadCacheBudget())
-                              ? static_cast<std::int64_t>(size)
-                              : Pool::kUncacheableCharge;
+          pool->charge_ =
+              static_cast<std::int64_t>(size) * 2 * Pool::kClusterSize <=
+                      static_cast<std::int64_t>(ThreadCacheBudget())
+                  ? static_cast<std::int64_t>(size)
+                  : Pool::kUncacheableCharge;
         }
       }
       if (options.name != pool->name_ &&
@@ -108,8 +107,8 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
   }
   for (Pool* pool : pools_) {
     if (pool->name_ == options.name ||
-        std::find(pool->aliases_.begin(), pool->aliases_.end(),
-                  options.name) != pool->aliases_.end()) {
+        std::find(pool->aliases_.begin(), pool->aliases_.end(), options.name) !=
+            pool->aliases_.end()) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "name: a pool named '%s' exists and cannot be merged with this one",
           options.name));
@@ -132,13 +131,11 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
     ++slot;
   }
   if (slot == kMaxPools) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("too many pools: at most %d may exist at once",
-                        kMaxPools));
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "too many pools: at most %d may exist at once", kMaxPools));
   }
-  Pool* pool =
-      new Pool(options, size, alignment, slot,
-               static_cast<std::int64_t>(ThreadCacheBudget()));
+  Pool* pool = new Pool(options, size, alignment, slot,
+                        static_cast<std::int64_t>(ThreadCacheBudget()));
   pools_.push_back(pool);
   // Release: a thread that finds the pool through its slot sees it built.
   slots_[slot].store(pool, std::memory_order_release);
@@ -154,9 +151,9 @@ absl::Status Registry::Destroy(Pool* pool) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::find(pools_.begin(), pools_.end(), pool);
   if (pool == nullptr || it == pools_.end()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "pool %p is not a live pool (destroyed already?)",
-        static_cast<void*>(pool)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("pool %p is not a live pool (destroyed already?)",
+                        static_cast<void*>(pool)));
   }
   if (pool->users_ > 1) {
     --pool->users_;
@@ -167,9 +164,8 @@ absl::Status Registry::Destroy(Pool* pool) {
       static_cast<std::int64_t>(ThreadState::CountCached(pool->slot_));
   std::int64_t in_use = pool->UsedTotal() - cached;
   if (in_use > 0) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("pool '%s': %d objects still in use", pool->name_,
-                        in_use));
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "pool '%s': %d objects still in use", pool->name_, in_use));
   }
   pools_.erase(it);
   if (cached == 0 && pool->allocated_.load(std::memory_order_acquire) == 0) {

@@ -1,10 +1,11 @@
+#include "pool/internal/thread_cache.h"
+
 #include <atomic>
 #include <climits>
 #include <cstdint>
 #include <mutex>
 
 #include "pool/internal/registry.h"
-#include "pool/internal/thread_cache.h"
 #include "pool/internal/thread_state.h"
 #include "pool/pool.h"
 
@@ -68,8 +69,7 @@ ThreadState* ThreadState::Current() {
 }
 
 ThreadState::ThreadState()
-    : heads_(tls_local_heads),
-      index_(Registry::Global().NextThreadIndex()) {
+    : heads_(tls_local_heads), index_(Registry::Global().NextThreadIndex()) {
   budget_ = static_cast<std::int64_t>(ThreadCacheBudget());
   // The first Free() of a thread may already have charged an object.
   tls_cache_bytes_left += budget_;
@@ -89,7 +89,8 @@ ThreadState::~ThreadState() {
   } else {
     registry.threads_head() = registry_next_;
   }
-  if (registry_next_ != nullptr) registry_next_->registry_prev_ = registry_prev_;
+  if (registry_next_ != nullptr)
+    registry_next_->registry_prev_ = registry_prev_;
 }
 
 void ThreadState::NoteDeadPool() {
@@ -143,7 +144,8 @@ void ThreadState::Touch(const Pool& pool) {
   if (in_lru_[slot]) LruUnlink(slot);
   lru_prev_[slot] = kNone;
   lru_next_[slot] = lru_first_;
-  if (lru_first_ != kNone) lru_prev_[lru_first_] = static_cast<std::uint16_t>(slot);
+  if (lru_first_ != kNone)
+    lru_prev_[lru_first_] = static_cast<std::uint16_t>(slot);
   lru_first_ = static_cast<std::uint16_t>(slot);
   if (lru_last_ == kNone) lru_last_ = lru_first_;
   in_lru_[slot] = true;
@@ -168,7 +170,8 @@ void ThreadState::EvictOlderHalf(Pool& pool, bool everything) {
     last_kept->next = nullptr;
   }
   StoreCount(head, keep);
-  tls_cache_bytes_left += static_cast<std::int64_t>(count - keep) * pool.charge_;
+  tls_cache_bytes_left +=
+      static_cast<std::int64_t>(count - keep) * pool.charge_;
   pool.EvictChain(chain, count - keep);
 }
 

@@ -42,9 +42,8 @@ bool StampMatches(const void* object, std::uint64_t serial) {
   return words[2] == serial && words[3] == ~serial;
 }
 
-class PoolStressTest
-    : public ::testing::TestWithParam<
-          std::tuple<SharedCacheStrategy, std::size_t>> {};
+class PoolStressTest : public ::testing::TestWithParam<
+                           std::tuple<SharedCacheStrategy, std::size_t>> {};
 
 TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
   const SharedCacheStrategy strategy = std::get<0>(GetParam());

@@ -12,8 +12,7 @@
 namespace poolkit {
 namespace {
 
-class ReleaseToOsTest : public ::testing::TestWithParam<SharedCacheStrategy> {
-};
+class ReleaseToOsTest : public ::testing::TestWithParam<SharedCacheStrategy> {};
 
 TEST_P(ReleaseToOsTest, AllocatedFallsBackAfterSpike) {
   // A small thread cache, so that a modest working set already moves

@@ -16,6 +16,13 @@ if [[ "$magic" == "7f454c46" && "$machine" == "b700" ]]; then
     echo "run.sh: qemu-aarch64 not found; install Debian's qemu-user" >&2
     exit 127
   fi
+  # Prefer the multiarch arm64 C library (libc6:arm64, which the arm64
+  # Abseil packages pull in): with `-L /usr/aarch64-linux-gnu` the cross
+  # toolchain's loader pairs with a different libc build and
+  # pthread_create() hangs (seen with Debian 12's glibc 2.36 packages).
+  if [[ -e /lib/ld-linux-aarch64.so.1 ]]; then
+    exec qemu-aarch64 "$program" "$@"
+  fi
   exec qemu-aarch64 -L /usr/aarch64-linux-gnu "$program" "$@"
 fi
 exec "$program" "$@"

@@ -16,7 +16,10 @@ POOLKIT_PACKAGES_ARM64=(
 POOLKIT_PACKAGES_BENCH=(
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev valgrind
 )
-POOLKIT_PACKAGES_LINT=(clang-format nodejs npm)
+POOLKIT_PACKAGES_LINT=(clang-format)
+# npm comes from Debian only where no Node.js is installed already (the
+# NodeSource build some machines carry conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then POOLKIT_PACKAGES_LINT+=(npm); fi
 
 poolkit_missing_packages() {
   local pkg status

@@ -13,6 +13,7 @@ load(
     "flag_set",
     "tool_path",
 )
+load("@rules_cc//cc:defs.bzl", "cc_common")
 
 _COMPILE_ACTIONS = [
     ACTION_NAMES.assemble,

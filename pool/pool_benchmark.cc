@@ -1,0 +1,177 @@
+// The four shared-cache strategies against malloc/free, per object size and
+// pattern:
+//   hot    one thread allocates and frees one object, again and again;
+//   batch  one thread allocates 64 objects, then frees them;
+//   cross  thread 0 allocates, thread 1 frees (through a lock-free ring).
+//
+//   tools/bazelw run -c opt //pool:pool_benchmark
+//
+// Names read BM_<pattern>/<contender>/<size>. Ratios against malloc come
+// from the same run (see README).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "pool/pool.h"
+#include "pool/registry.h"
+
+namespace poolkit {
+namespace {
+
+constexpr std::size_t kSizes[] = {64, 1024, 16 * 1024, 48 * 1024,
+                                  2 * 1024 * 1024};
+constexpr int kBatch = 64;
+
+// Contender 0..3: a poolkit strategy; 4: malloc/free.
+constexpr int kMalloc = kNumSharedCacheStrategies;
+
+std::string ContenderName(int contender) {
+  return contender == kMalloc
+             ? "malloc"
+             : std::string(
+                   StrategyName(static_cast<SharedCacheStrategy>(contender)));
+}
+
+// One pool per (strategy, size), created on first use and kept: the
+// benchmarks measure steady state, not creation.
+Pool* PoolFor(int contender, std::size_t size) {
+  static Pool* pools[kNumSharedCacheStrategies][8] = {};
+  int size_index = 0;
+  while (kSizes[size_index] != size) ++size_index;
+  Pool*& pool = pools[contender][size_index];
+  if (pool == nullptr) {
+    PoolOptions options;
+    options.name =
+        "bench-" + ContenderName(contender) + "-" + std::to_string(size);
+    options.object_size = size;
+    options.strategy = static_cast<SharedCacheStrategy>(contender);
+    pool = *CreatePool(options);
+  }
+  return pool;
+}
+
+// Touch the first cache line, as a real user would: an untouched malloc'd
+// 2 MiB block costs nothing, a touched one may page-fault.
+inline void Use(void* object) {
+  static_cast<volatile char*>(object)[0] = 1;
+  benchmark::DoNotOptimize(object);
+}
+
+struct Allocator {
+  Pool* pool;
+  std::size_t size;
+  void* Alloc() const { return pool ? pool->Alloc() : std::malloc(size); }
+  void Free(void* object) const {
+    if (pool) {
+      pool->Free(object);
+    } else {
+      std::free(object);
+    }
+  }
+};
+
+Allocator AllocatorFor(const benchmark::State& state) {
+  int contender = static_cast<int>(state.range(0));
+  std::size_t size = static_cast<std::size_t>(state.range(1));
+  return {contender == kMalloc ? nullptr : PoolFor(contender, size), size};
+}
+
+void BM_Hot(benchmark::State& state) {
+  Allocator allocator = AllocatorFor(state);
+  for (auto _ : state) {
+    void* object = allocator.Alloc();
+    Use(object);
+    allocator.Free(object);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
+}
+
+void BM_Batch(benchmark::State& state) {
+  Allocator allocator = AllocatorFor(state);
+  void* objects[kBatch];
+  for (auto _ : state) {
+    for (void*& object : objects) {
+      object = allocator.Alloc();
+      Use(object);
+    }
+    for (void* object : objects) allocator.Free(object);
+  }
+  // One item = one alloc+free pair.
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
+}
+
+// Single-producer single-consumer ring for the cross-thread hand-off.
+class Ring {
+ public:
+  bool Push(void* object) {
+    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail - head_.load(std::memory_order_acquire) == kCapacity) {
+      return false;
+    }
+    slots_[tail % kCapacity] = object;
+    // Release: the slot (and the object's contents) before the new tail.
+    tail_.store(tail + 1, std::memory_order_release);
+    return true;
+  }
+  void* Pop() {
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    // Acquire: pairs with Push's release of the tail.
+    if (head == tail_.load(std::memory_order_acquire)) return nullptr;
+    void* object = slots_[head % kCapacity];
+    head_.store(head + 1, std::memory_order_release);
+    return object;
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 256;
+  alignas(64) std::atomic<std::size_t> head_{0};
+  alignas(64) std::atomic<std::size_t> tail_{0};
+  alignas(64) void* slots_[kCapacity] = {};
+};
+
+void BM_Cross(benchmark::State& state) {
+  static Ring ring;
+  Allocator allocator = AllocatorFor(state);
+  if (state.thread_index() == 0) {
+    for (auto _ : state) {
+      void* object = allocator.Alloc();
+      Use(object);
+      while (!ring.Push(object)) {
+      }
+    }
+  } else {
+    for (auto _ : state) {
+      void* object;
+      while ((object = ring.Pop()) == nullptr) {
+      }
+      allocator.Free(object);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
+}
+
+void Contenders(benchmark::internal::Benchmark* benchmark) {
+  benchmark->ArgNames({"contender", "size"});
+  for (int contender = 0; contender <= kMalloc; ++contender) {
+    for (std::size_t size : kSizes) {
+      benchmark->Args({contender, static_cast<std::int64_t>(size)});
+    }
+  }
+}
+
+BENCHMARK(BM_Hot)->Apply(Contenders);
+BENCHMARK(BM_Batch)->Apply(Contenders);
+BENCHMARK(BM_Cross)->Apply(Contenders)->Threads(2)->UseRealTime();
+
+}  // namespace
+}  // namespace poolkit
+
+BENCHMARK_MAIN();

@@ -11,7 +11,7 @@ POOLKIT_PACKAGES_BASE=(
 )
 POOLKIT_PACKAGES_ARM64=(
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user
-  libabsl-dev:arm64 libbenchmark-dev:arm64
+  libabsl-dev:arm64 libbenchmark-dev:arm64 libatomic1:arm64
 )
 POOLKIT_PACKAGES_BENCH=(
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev valgrind

@@ -1,0 +1,163 @@
+// Multi-threaded torture of every atomics backend the target can run.
+//
+// The pair invariant is hi == ~lo. Threads race to advance it with the pair
+// compare-and-swap; every pair that any thread ever sees, from LoadPair or
+// from a failed compare-and-swap, must satisfy the invariant (a torn read
+// would mix the halves of two different writes), and at the end lo must equal
+// the number of successful swaps. The word operations get the same treatment:
+// a compare-and-swap counter and an exchange hand-off that must neither lose
+// nor duplicate a token.
+//
+// Sized by POOLKIT_STRESS_SCALE (see backends_for_test.h).
+
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "arch/backends_for_test.h"
+#include "arch/word_pair.h"
+#include "gtest/gtest.h"
+
+namespace poolkit::arch {
+namespace {
+
+using ::poolkit::arch::testing::AvailableBackends;
+using ::poolkit::arch::testing::BackendName;
+using ::poolkit::arch::testing::kAllOrders;
+using ::poolkit::arch::testing::StartLine;
+using ::poolkit::arch::testing::StressScale;
+
+constexpr int kThreads = 4;
+constexpr int kPairIterationsPerThread = 20000;
+constexpr int kWordIterationsPerThread = 20000;
+
+template <class Backend>
+class DwcasTortureTest : public ::testing::Test {};
+
+TYPED_TEST_SUITE(DwcasTortureTest, AvailableBackends, BackendName);
+
+struct PairCounts {
+  std::uint64_t successes = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t torn = 0;
+  std::uint64_t went_backwards = 0;
+};
+
+constexpr bool Intact(const WordPair& pair) { return pair.hi == ~pair.lo; }
+
+TYPED_TEST(DwcasTortureTest, PairNeverTornAndCountsAddUp) {
+  using Backend = TypeParam;
+  const int iterations = kPairIterationsPerThread * StressScale();
+  alignas(64) WordPair shared{0, ~std::uint64_t{0}};
+  std::vector<PairCounts> counts(kThreads);
+  StartLine start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      PairCounts& mine = counts[t];
+      start.ArriveAndWait<Backend>();
+      WordPair seen = Backend::LoadPair(&shared, MemoryOrder::kAcquire);
+      std::uint64_t last_lo = seen.lo;
+      for (int i = 0; i < iterations; ++i) {
+        // Every order, so every asm variant runs under contention.
+        const MemoryOrder order = kAllOrders[(i + t) % 5];
+        if (i % 8 == 0) seen = Backend::LoadPair(&shared, order);
+        if (!Intact(seen)) ++mine.torn;
+        // The counter only grows, so no thread may ever see it go back.
+        if (seen.lo < last_lo) ++mine.went_backwards;
+        last_lo = seen.lo;
+        const WordPair next{seen.lo + 1, ~(seen.lo + 1)};
+        if (Backend::CompareExchangePair(&shared, &seen, next, order)) {
+          ++mine.successes;
+          seen = next;
+        } else {
+          // `seen` now holds the observed value, checked on the next turn.
+          ++mine.failures;
+        }
+      }
+      if (!Intact(seen)) ++mine.torn;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  PairCounts total;
+  for (const PairCounts& c : counts) {
+    total.successes += c.successes;
+    total.failures += c.failures;
+    total.torn += c.torn;
+    total.went_backwards += c.went_backwards;
+  }
+  EXPECT_EQ(total.torn, 0u);
+  EXPECT_EQ(total.went_backwards, 0u);
+  EXPECT_EQ(shared.lo, total.successes);
+  EXPECT_EQ(shared.hi, ~total.successes);
+  EXPECT_EQ(total.successes + total.failures,
+            static_cast<std::uint64_t>(kThreads) * iterations);
+  ::testing::Test::RecordProperty("successes", static_cast<int>(total.successes));
+  ::testing::Test::RecordProperty("failures", static_cast<int>(total.failures));
+}
+
+TYPED_TEST(DwcasTortureTest, WordCompareExchangeCounter) {
+  using Backend = TypeParam;
+  const int iterations = kWordIterationsPerThread * StressScale();
+  alignas(64) std::uintptr_t counter = 0;
+  StartLine start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.ArriveAndWait<Backend>();
+      std::uintptr_t seen = Backend::LoadWord(&counter, MemoryOrder::kRelaxed);
+      for (int i = 0; i < iterations; ++i) {
+        const MemoryOrder order = kAllOrders[(i + t) % 5];
+        while (!Backend::CompareExchangeWord(&counter, &seen, seen + 1,
+                                             order)) {
+        }
+        ++seen;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(counter, static_cast<std::uintptr_t>(kThreads) * iterations);
+}
+
+TYPED_TEST(DwcasTortureTest, ExchangeWordLosesAndDuplicatesNothing) {
+  using Backend = TypeParam;
+  const int iterations = kWordIterationsPerThread * StressScale();
+  // Thread t puts in tokens t * iterations + 1 ... (t + 1) * iterations and
+  // keeps what comes out. Every token must end up exactly once either in
+  // some thread's haul or in the slot.
+  alignas(64) std::uintptr_t slot = 0;
+  std::vector<std::vector<std::uintptr_t>> hauls(kThreads);
+  StartLine start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::uintptr_t>& haul = hauls[t];
+      haul.reserve(iterations);
+      start.ArriveAndWait<Backend>();
+      for (int i = 0; i < iterations; ++i) {
+        const std::uintptr_t token =
+            static_cast<std::uintptr_t>(t) * iterations + i + 1;
+        haul.push_back(
+            Backend::ExchangeWord(&slot, token, kAllOrders[(i + t) % 5]));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  const std::size_t tokens = static_cast<std::size_t>(kThreads) * iterations;
+  std::vector<int> seen(tokens + 1, 0);  // seen[0] counts the initial 0.
+  for (const auto& haul : hauls) {
+    for (std::uintptr_t token : haul) {
+      ASSERT_LE(token, tokens);
+      ++seen[token];
+    }
+  }
+  ++seen[slot];
+  for (std::size_t token = 0; token <= tokens; ++token) {
+    ASSERT_EQ(seen[token], 1) << "token " << token;
+  }
+}
+
+}  // namespace
+}  // namespace poolkit::arch

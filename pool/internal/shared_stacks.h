@@ -35,39 +35,45 @@ class SpinlockStack {
  public:
   void Push(FreeItem* cluster) {
     lock_.Lock();
-    cluster->next = head_;
-    head_ = cluster;
+    cluster->next = ToItem(Head());
+    SetHead(ToWord(cluster));
     lock_.Unlock();
   }
 
   FreeItem* Pop() {
     // Unlocked peek: an empty stack (the common miss) costs no lock traffic.
     // A stale answer only sends the caller to the OS allocator once.
-    if (arch::LoadWord(reinterpret_cast<const std::uintptr_t*>(&head_),
-                       arch::MemoryOrder::kRelaxed) == 0) {
-      return nullptr;
-    }
+    if (Head() == 0) return nullptr;
     lock_.Lock();
-    FreeItem* item = head_;
-    if (item != nullptr) head_ = item->next;
+    FreeItem* item = ToItem(Head());
+    if (item != nullptr) SetHead(ToWord(item->next));
     lock_.Unlock();
     return item;
   }
 
   FreeItem* PopAll() {
     lock_.Lock();
-    FreeItem* all = head_;
-    head_ = nullptr;
+    FreeItem* all = ToItem(Head());
+    SetHead(0);
     lock_.Unlock();
     return all;
   }
 
   // The first cluster; only meaningful while no other thread uses the stack.
-  FreeItem* PeekForTesting() const { return head_; }
+  FreeItem* PeekForTesting() const { return ToItem(Head()); }
 
  private:
+  // Relaxed atomic accesses: the lock orders everything inside it; the
+  // head is atomic only because Pop() peeks at it without the lock.
+  std::uintptr_t Head() const {
+    return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+  }
+  void SetHead(std::uintptr_t head) {
+    arch::StoreWord(&head_, head, arch::MemoryOrder::kRelaxed);
+  }
+
   SpinLock lock_;
-  FreeItem* head_ = nullptr;
+  std::uintptr_t head_ = 0;
 };
 
 // Seeds 000/001: a lock-free stack on a {head, generation} pair updated with

@@ -37,8 +37,18 @@ Registry& Registry::Global() {
   return *registry;
 }
 
+Pool* Registry::FindByName(std::string_view name) const {
+  for (Pool* pool : pools_) {
+    if (pool->name_ == name) return pool;
+    for (const std::string& alias : pool->aliases_) {
+      if (alias == name) return pool;
+    }
+  }
+  return nullptr;
+}
+
 Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
-                                   std::size_t alignment) {
+                                   std::size_t alignment, const Pool* only) {
   ObjectAllocator* allocator =
       options.allocator != nullptr ? options.allocator : &MallocAllocator();
   const bool exact = (options.flags & kPoolExact) != 0;
@@ -47,6 +57,7 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
   int best_rank = 3;
   std::size_t best_distance = 0;
   for (Pool* pool : pools_) {
+    if (only != nullptr && pool != only) continue;
     if ((pool->flags_ & kPoolShared) == 0) continue;
     if (pool->strategy_ != options.strategy || pool->allocator_ != allocator ||
         pool->limit_ != options.limit || pool->alignment_ < alignment) {
@@ -80,8 +91,11 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
   const std::size_t alignment = EffectiveAlignment(options);
 
   std::lock_guard<std::mutex> lock(mu_);
+  // A name belongs to one pool: if it is taken, only its owner may be
+  // merged with.
+  Pool* owner = FindByName(options.name);
   if ((options.flags & kPoolShared) != 0) {
-    Pool* pool = FindMergeCandidate(options, size, alignment);
+    Pool* pool = FindMergeCandidate(options, size, alignment, owner);
     if (pool != nullptr) {
       ++pool->users_;
       pool->requested_size_sum_ += options.object_size;
@@ -105,14 +119,10 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
       return pool;
     }
   }
-  for (Pool* pool : pools_) {
-    if (pool->name_ == options.name ||
-        std::find(pool->aliases_.begin(), pool->aliases_.end(), options.name) !=
-            pool->aliases_.end()) {
-      return absl::AlreadyExistsError(absl::StrFormat(
-          "name: a pool named '%s' exists and cannot be merged with this one",
-          options.name));
-    }
+  if (owner != nullptr) {
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "name: a pool named '%s' exists and cannot be merged with this one",
+        options.name));
   }
 
   // Destroyed pools whose objects have all come back give their slots up.
@@ -156,6 +166,9 @@ absl::Status Registry::Destroy(Pool* pool) {
                         static_cast<void*>(pool)));
   }
   if (pool->users_ > 1) {
+    // Which user leaves is unknown: keep the average requested size (the
+    // near-size merge rule's reference) as it was.
+    pool->requested_size_sum_ -= pool->requested_size_sum_ / pool->users_;
     --pool->users_;
     return absl::OkStatus();
   }
@@ -194,13 +207,7 @@ void Registry::ReapIfDrained(Pool* pool) {
 
 Pool* Registry::Find(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (Pool* pool : pools_) {
-    if (pool->name_ == name) return pool;
-    for (const std::string& alias : pool->aliases_) {
-      if (alias == name) return pool;
-    }
-  }
-  return nullptr;
+  return FindByName(name);
 }
 
 PoolStats Registry::StatsOf(const Pool& pool) {

@@ -73,7 +73,7 @@ class TypedPool {
   }
 
   // Destroys and frees an object from New(). Delete(nullptr) does nothing.
-  void Delete(T* object) { PoolDeleter<T>(pool_)(object); }
+  void Delete(T* object) { deleter()(object); }
 
   // New() owned by a unique_ptr whose deleter gives it back to this pool.
   template <typename... Args>

@@ -56,8 +56,10 @@ class Registry {
 
  private:
   Registry() = default;
+  Pool* FindByName(std::string_view name) const;
+  // The best pool to merge with, among all pools or only `only` if given.
   Pool* FindMergeCandidate(const PoolOptions& options, std::size_t size,
-                           std::size_t alignment);
+                           std::size_t alignment, const Pool* only);
   void FreeSlot(Pool* pool);
 
   std::mutex mu_;  // pools_, slots_ writes, Pool::users_ and aliases_

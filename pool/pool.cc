@@ -30,13 +30,15 @@ std::uint32_t BucketCount() {
 
 Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
            std::uint32_t slot, std::int64_t thread_cache_budget)
-    : slot_(slot),
+    : head_offset_(reinterpret_cast<char*>(&internal::tls_local_heads[slot]) -
+                   static_cast<char*>(__builtin_thread_pointer())),
       // A thread cache must hold a few clusters of a pool to be of use;
       // larger objects bypass thread caches.
       charge_(static_cast<std::int64_t>(size) * 2 * kClusterSize <=
                       thread_cache_budget
                   ? static_cast<std::int64_t>(size)
                   : kUncacheableCharge),
+      slot_(slot),
       size_(size),
       alignment_(alignment),
       strategy_(options.strategy),

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/owned_counter.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/shared_stacks.h"
 #include "pool/internal/thread_cache.h"
@@ -45,11 +46,11 @@ class Pool {
   // One object of object_size() bytes, aligned to alignment(); nullptr if the
   // pool is at its limit or the OS allocator failed (both counted).
   void* Alloc() {
-    internal::LocalHead& head = internal::tls_local_heads[slot_];
+    internal::LocalHead& head = ThisThreadsHead();
     internal::FreeItem* item = head.first;
     if (POOLKIT_PREDICT_FALSE(item == nullptr)) return AllocSlow();
     head.first = item->next;
-    internal::StoreCount(head, internal::LoadCount(head) - 1);
+    arch::OwnerAdd(&head.count, -1);
     internal::tls_cache_bytes_left += charge_;
     return item;
   }
@@ -60,11 +61,11 @@ class Pool {
   // Gives back an object of this pool. Free(nullptr) does nothing.
   void Free(void* object) {
     if (object == nullptr) return;
-    internal::LocalHead& head = internal::tls_local_heads[slot_];
+    internal::LocalHead& head = ThisThreadsHead();
     internal::FreeItem* item = static_cast<internal::FreeItem*>(object);
     item->next = head.first;
     head.first = item;
-    internal::StoreCount(head, internal::LoadCount(head) + 1);
+    arch::OwnerAdd(&head.count, 1);
     // Over budget (or an object too big for thread caches, whose charge
     // exceeds any budget): let the slow path evict.
     if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -= charge_) <
@@ -123,6 +124,15 @@ class Pool {
     std::atomic<std::int64_t> used{0};
   };
 
+  // tls_local_heads[slot_] of the calling thread. With initial-exec TLS the
+  // distance from the thread pointer to a TLS variable is the same in every
+  // thread, so one precomputed offset reaches it in a single
+  // thread-pointer-relative load (`mov %fs:(reg)` / `mrs; ldr [tp, reg]`).
+  internal::LocalHead& ThisThreadsHead() const {
+    return *reinterpret_cast<internal::LocalHead*>(
+        static_cast<char*>(__builtin_thread_pointer()) + head_offset_);
+  }
+
   Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
        std::uint32_t slot, std::int64_t thread_cache_budget);
   ~Pool();
@@ -158,8 +168,9 @@ class Pool {
   std::uint64_t ThreadCachedTotal() const;
 
   // Hot: read by every Alloc()/Free().
-  const std::uint32_t slot_;
+  const std::intptr_t head_offset_;
   std::int64_t charge_;  // changes only while nothing is allocated
+  const std::uint32_t slot_;
 
   std::size_t size_;
   const std::size_t alignment_;

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arch/owned_counter.h"
 #include "pool/internal/free_item.h"
 
 namespace poolkit::internal {
@@ -41,8 +42,10 @@ extern POOLKIT_TLS LocalHead tls_local_heads[kMaxPools];
 // new thread's first free takes the slow path, which sets the thread up.
 extern POOLKIT_TLS std::int64_t tls_cache_bytes_left;
 
+// The count is an owned counter (arch/owned_counter.h): only the owning
+// thread writes it, statistics read it from other threads.
 inline std::uint32_t LoadCount(const LocalHead& head) {
-  return __atomic_load_n(&head.count, __ATOMIC_RELAXED);
+  return arch::ReadOwnedCounter(&head.count);
 }
 inline void StoreCount(LocalHead& head, std::uint32_t count) {
   __atomic_store_n(&head.count, count, __ATOMIC_RELAXED);

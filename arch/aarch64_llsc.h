@@ -22,7 +22,8 @@
 #define POOLKIT_ARCH_AARCH64_LLSC_H_
 
 #if !defined(__aarch64__)
-#error "arch/aarch64_llsc.h needs an aarch64 target; include arch/atomics.h instead"
+#error \
+    "arch/aarch64_llsc.h needs an aarch64 target; include arch/atomics.h instead"
 #endif
 
 #include <cstdint>
@@ -45,65 +46,62 @@
 //
 // cmp/ccmp: Z is set only if both halves are equal (ccmp sets NZCV to #0,
 // i.e. "ne", when the first compare already differed).
-#define POOLKIT_ARCH_LLSC_CAS_PAIR_(LOAD, STORE)                              \
-  __asm__ __volatile__(                                                       \
-      "1:\n\t" LOAD                                                           \
-      " %[old_lo], %[old_hi], %[mem]\n\t"                                     \
-      "cmp %[old_lo], %[exp_lo]\n\t"                                          \
-      "ccmp %[old_hi], %[exp_hi], #0, eq\n\t"                                 \
-      "b.ne 2f\n\t" STORE                                                     \
-      " %w[status], %[new_lo], %[new_hi], %[mem]\n\t"                         \
-      "cbnz %w[status], 1b\n\t"                                               \
-      "b 3f\n"                                                                \
-      "2:\n\t"                                                                \
-      "stxp %w[status], %[old_lo], %[old_hi], %[mem]\n\t"                     \
-      "cbnz %w[status], 1b\n"                                                 \
-      "3:"                                                                    \
-      : [old_lo] "=&r"(old_lo), [old_hi] "=&r"(old_hi),                       \
-        [status] "=&r"(status), [mem] "+Q"(*target)                           \
-      : [exp_lo] "r"(exp_lo), [exp_hi] "r"(exp_hi), [new_lo] "r"(desired.lo), \
-        [new_hi] "r"(desired.hi)                                              \
-      : "memory", "cc")
+#define POOLKIT_ARCH_LLSC_CAS_PAIR_(LOAD, STORE)                            \
+  __asm__ __volatile__("1:\n\t" LOAD                                        \
+                       " %[old_lo], %[old_hi], %[mem]\n\t"                  \
+                       "cmp %[old_lo], %[exp_lo]\n\t"                       \
+                       "ccmp %[old_hi], %[exp_hi], #0, eq\n\t"              \
+                       "b.ne 2f\n\t" STORE                                  \
+                       " %w[status], %[new_lo], %[new_hi], %[mem]\n\t"      \
+                       "cbnz %w[status], 1b\n\t"                            \
+                       "b 3f\n"                                             \
+                       "2:\n\t"                                             \
+                       "stxp %w[status], %[old_lo], %[old_hi], %[mem]\n\t"  \
+                       "cbnz %w[status], 1b\n"                              \
+                       "3:"                                                 \
+                       : [old_lo] "=&r"(old_lo), [old_hi] "=&r"(old_hi),    \
+                         [status] "=&r"(status), [mem] "+Q"(*target)        \
+                       : [exp_lo] "r"(exp_lo), [exp_hi] "r"(exp_hi),        \
+                         [new_lo] "r"(desired.lo), [new_hi] "r"(desired.hi) \
+                       : "memory", "cc")
 
 // Atomic pair read: load-exclusive, then store the same value back until the
 // store-exclusive succeeds (see above for why the store is needed).
-#define POOLKIT_ARCH_LLSC_LOAD_PAIR_(LOAD)                \
-  __asm__ __volatile__(                                   \
-      "1:\n\t" LOAD                                       \
-      " %[lo], %[hi], %[mem]\n\t"                         \
-      "stxp %w[status], %[lo], %[hi], %[mem]\n\t"         \
-      "cbnz %w[status], 1b"                               \
-      : [lo] "=&r"(lo), [hi] "=&r"(hi),                   \
-        [status] "=&r"(status), [mem] "+Q"(*target)       \
-      :                                                   \
-      : "memory")
+#define POOLKIT_ARCH_LLSC_LOAD_PAIR_(LOAD)                           \
+  __asm__ __volatile__("1:\n\t" LOAD                                 \
+                       " %[lo], %[hi], %[mem]\n\t"                   \
+                       "stxp %w[status], %[lo], %[hi], %[mem]\n\t"   \
+                       "cbnz %w[status], 1b"                         \
+                       : [lo] "=&r"(lo), [hi] "=&r"(hi),             \
+                         [status] "=&r"(status), [mem] "+Q"(*target) \
+                       :                                             \
+                       : "memory")
 
-#define POOLKIT_ARCH_LLSC_EXCHANGE_WORD_(LOAD, STORE)                     \
-  __asm__ __volatile__(                                                   \
-      "1:\n\t" LOAD                                                       \
-      " %[old], %[mem]\n\t" STORE                                         \
-      " %w[status], %[value], %[mem]\n\t"                                 \
-      "cbnz %w[status], 1b"                                               \
-      : [old] "=&r"(old), [status] "=&r"(status), [mem] "+Q"(*target)     \
-      : [value] "r"(value)                                                \
+#define POOLKIT_ARCH_LLSC_EXCHANGE_WORD_(LOAD, STORE)                 \
+  __asm__ __volatile__(                                               \
+      "1:\n\t" LOAD " %[old], %[mem]\n\t" STORE                       \
+      " %w[status], %[value], %[mem]\n\t"                             \
+      "cbnz %w[status], 1b"                                           \
+      : [old] "=&r"(old), [status] "=&r"(status), [mem] "+Q"(*target) \
+      : [value] "r"(value)                                            \
       : "memory")
 
 // A single 64-bit load-exclusive is single-copy atomic by itself, so on a
 // mismatch `clrex` just drops the reservation; no write-back is needed.
-#define POOLKIT_ARCH_LLSC_CAS_WORD_(LOAD, STORE)                          \
-  __asm__ __volatile__(                                                   \
-      "1:\n\t" LOAD                                                       \
-      " %[old], %[mem]\n\t"                                               \
-      "cmp %[old], %[expected]\n\t"                                       \
-      "b.ne 2f\n\t" STORE                                                 \
-      " %w[status], %[desired], %[mem]\n\t"                               \
-      "cbnz %w[status], 1b\n\t"                                           \
-      "b 3f\n"                                                            \
-      "2:\n\t"                                                            \
-      "clrex\n"                                                           \
-      "3:"                                                                \
-      : [old] "=&r"(old), [status] "=&r"(status), [mem] "+Q"(*target)     \
-      : [expected] "r"(expected_value), [desired] "r"(desired)            \
+#define POOLKIT_ARCH_LLSC_CAS_WORD_(LOAD, STORE)                      \
+  __asm__ __volatile__(                                               \
+      "1:\n\t" LOAD                                                   \
+      " %[old], %[mem]\n\t"                                           \
+      "cmp %[old], %[expected]\n\t"                                   \
+      "b.ne 2f\n\t" STORE                                             \
+      " %w[status], %[desired], %[mem]\n\t"                           \
+      "cbnz %w[status], 1b\n\t"                                       \
+      "b 3f\n"                                                        \
+      "2:\n\t"                                                        \
+      "clrex\n"                                                       \
+      "3:"                                                            \
+      : [old] "=&r"(old), [status] "=&r"(status), [mem] "+Q"(*target) \
+      : [expected] "r"(expected_value), [desired] "r"(desired)        \
       : "memory", "cc")
 
 namespace poolkit::arch::aarch64_llsc {
@@ -114,13 +112,15 @@ inline constexpr bool kDwcasLockFree = true;
 
 // Always true. (LL/SC loops are lock-free, though not wait-free: a store-
 // exclusive can fail spuriously, and the loop retries.)
-inline bool DwcasIsLockFree() { return true; }
+POOLKIT_ARCH_INLINE bool DwcasIsLockFree() { return true; }
 
 // Atomically: if *target == *expected, *target = desired and return true;
 // otherwise *expected = the value observed in *target (single-copy atomic)
 // and return false. The branches on `order` fold away when it is a constant.
-inline bool CompareExchangePair(WordPair* target, WordPair* expected,
-                                WordPair desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
+                                             WordPair* expected,
+                                             WordPair desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   const std::uint64_t exp_lo = expected->lo;
   const std::uint64_t exp_hi = expected->hi;
@@ -154,7 +154,7 @@ inline bool CompareExchangePair(WordPair* target, WordPair* expected,
 // value, looping until it succeeds. The store needs write access, so `src`
 // must be in writable memory. kRelease and kAcqRel are strengthened as
 // LoadOrder() says; seq_cst needs only the RCsc acquire of `ldaxp`.
-inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE WordPair LoadPair(const WordPair* src, MemoryOrder order) {
   // The store-exclusive writes back only the value just read.
   WordPair* target = const_cast<WordPair*>(src);
   std::uint64_t lo;
@@ -171,8 +171,9 @@ inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
 }
 
 // Atomically stores `value` and returns the previous value.
-inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
-                                   std::uintptr_t value, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
+                                                std::uintptr_t value,
+                                                MemoryOrder order) {
   internal::TsanBefore(target, order);
   std::uintptr_t old;
   std::uint32_t status;
@@ -193,9 +194,10 @@ inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
 // Word compare-and-swap. Same contract as CompareExchangePair.
 // *expected may be a T* slot seen as a word (atomics.h's typed layer), hence
 // the accesses through AsAliasing.
-inline bool CompareExchangeWord(std::uintptr_t* target,
-                                std::uintptr_t* expected,
-                                std::uintptr_t desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
+                                             std::uintptr_t* expected,
+                                             std::uintptr_t desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   const std::uintptr_t expected_value = *internal::AsAliasing(expected);
   std::uintptr_t old;
@@ -222,13 +224,14 @@ inline bool CompareExchangeWord(std::uintptr_t* target,
 // Aligned 64-bit loads and stores are single-copy atomic; the builtins emit
 // `ldr`/`ldar` and `str`/`stlr` (never an outline helper). Nonsensical orders
 // are strengthened as LoadOrder() / StoreOrder() say.
-inline std::uintptr_t LoadWord(const std::uintptr_t* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t LoadWord(const std::uintptr_t* src,
+                                            MemoryOrder order) {
   return __atomic_load_n(internal::AsAliasing(src),
                          ToBuiltinOrder(LoadOrder(order)));
 }
 
-inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
-                      MemoryOrder order) {
+POOLKIT_ARCH_INLINE void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
+                                   MemoryOrder order) {
   __atomic_store_n(internal::AsAliasing(dst), value,
                    ToBuiltinOrder(StoreOrder(order)));
 }
@@ -237,17 +240,25 @@ inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
 // where `yield` is a no-op on most cores; HAProxy measured better fairness
 // under contention with `isb` on Neoverse N1. The "memory" clobber makes it
 // a compiler barrier too, so a spin loop re-reads memory.
-inline void CpuRelax() { __asm__ __volatile__("isb" ::: "memory"); }
+POOLKIT_ARCH_INLINE void CpuRelax() {
+  __asm__ __volatile__("isb" ::: "memory");
+}
 
 // Earlier loads and stores before later loads and stores.
-inline void FullBarrier() { __asm__ __volatile__("dmb ish" ::: "memory"); }
+POOLKIT_ARCH_INLINE void FullBarrier() {
+  __asm__ __volatile__("dmb ish" ::: "memory");
+}
 
 // Earlier loads before later loads and stores: exactly an acquire fence.
-inline void AcquireBarrier() { __asm__ __volatile__("dmb ishld" ::: "memory"); }
+POOLKIT_ARCH_INLINE void AcquireBarrier() {
+  __asm__ __volatile__("dmb ishld" ::: "memory");
+}
 
 // Earlier loads and stores before later stores. `dmb ishst` orders only
 // stores against stores, so a release fence needs the full `dmb ish`.
-inline void ReleaseBarrier() { __asm__ __volatile__("dmb ish" ::: "memory"); }
+POOLKIT_ARCH_INLINE void ReleaseBarrier() {
+  __asm__ __volatile__("dmb ish" ::: "memory");
+}
 
 }  // namespace poolkit::arch::aarch64_llsc
 

@@ -17,10 +17,12 @@
 #define POOLKIT_ARCH_AARCH64_LSE_H_
 
 #if !defined(__aarch64__)
-#error "arch/aarch64_lse.h needs an aarch64 target; include arch/atomics.h instead"
+#error \
+    "arch/aarch64_lse.h needs an aarch64 target; include arch/atomics.h instead"
 #endif
 #if !defined(__ARM_FEATURE_ATOMICS)
-#error "arch/aarch64_lse.h needs LSE atomics: build with -march=armv8.1-a or later, or use the aarch64_llsc backend"
+#error \
+    "arch/aarch64_lse.h needs LSE atomics: build with -march=armv8.1-a or later, or use the aarch64_llsc backend"
 #endif
 
 #include <cstdint>
@@ -37,34 +39,34 @@
 // they are declared and assigned right before the asm, inside the same block,
 // and read right after it: nothing (no call, no branch) runs in between.
 // Reads cmp_lo, cmp_hi, new_lo, new_hi; writes old_lo, old_hi.
-#define POOLKIT_ARCH_LSE_CASP_(INSN)                                      \
-  do {                                                                    \
-    register std::uint64_t x0 __asm__("x0") = cmp_lo;                     \
-    register std::uint64_t x1 __asm__("x1") = cmp_hi;                     \
-    register std::uint64_t x2 __asm__("x2") = new_lo;                     \
-    register std::uint64_t x3 __asm__("x3") = new_hi;                     \
-    __asm__ __volatile__(INSN " %[c_lo], %[c_hi], %[n_lo], %[n_hi], %[mem]" \
-                         : [c_lo] "+r"(x0), [c_hi] "+r"(x1),              \
-                           [mem] "+Q"(*target)                            \
-                         : [n_lo] "r"(x2), [n_hi] "r"(x3)                 \
-                         : "memory");                                     \
-    old_lo = x0;                                                          \
-    old_hi = x1;                                                          \
+#define POOLKIT_ARCH_LSE_CASP_(INSN)                            \
+  do {                                                          \
+    register std::uint64_t x0 __asm__("x0") = cmp_lo;           \
+    register std::uint64_t x1 __asm__("x1") = cmp_hi;           \
+    register std::uint64_t x2 __asm__("x2") = new_lo;           \
+    register std::uint64_t x3 __asm__("x3") = new_hi;           \
+    __asm__ __volatile__(                                       \
+        INSN " %[c_lo], %[c_hi], %[n_lo], %[n_hi], %[mem]"      \
+        : [c_lo] "+r"(x0), [c_hi] "+r"(x1), [mem] "+Q"(*target) \
+        : [n_lo] "r"(x2), [n_hi] "r"(x3)                        \
+        : "memory");                                            \
+    old_lo = x0;                                                \
+    old_hi = x1;                                                \
   } while (false)
 
 // `swp Xs, Xt, [Xn]` stores Xs and returns the old value in Xt.
-#define POOLKIT_ARCH_LSE_SWP_(INSN)                                          \
-  __asm__ __volatile__(INSN " %[value], %[old], %[mem]"                      \
-                       : [old] "=r"(old), [mem] "+Q"(*target)                \
-                       : [value] "r"(value)                                  \
+#define POOLKIT_ARCH_LSE_SWP_(INSN)                           \
+  __asm__ __volatile__(INSN " %[value], %[old], %[mem]"       \
+                       : [old] "=r"(old), [mem] "+Q"(*target) \
+                       : [value] "r"(value)                   \
                        : "memory")
 
 // `cas Xs, Xt, [Xn]` compares [Xn] with Xs; if equal it stores Xt. Xs
 // receives the value read.
-#define POOLKIT_ARCH_LSE_CAS_(INSN)                                          \
-  __asm__ __volatile__(INSN " %[old], %[desired], %[mem]"                    \
-                       : [old] "+r"(old), [mem] "+Q"(*target)                \
-                       : [desired] "r"(desired)                              \
+#define POOLKIT_ARCH_LSE_CAS_(INSN)                           \
+  __asm__ __volatile__(INSN " %[old], %[desired], %[mem]"     \
+                       : [old] "+r"(old), [mem] "+Q"(*target) \
+                       : [desired] "r"(desired)               \
                        : "memory")
 
 namespace poolkit::arch::aarch64_lse {
@@ -74,14 +76,16 @@ inline constexpr const char kDwcasInstruction[] = "casp";
 inline constexpr bool kDwcasLockFree = true;
 
 // Always true: `casp` is a single lock-free instruction.
-inline bool DwcasIsLockFree() { return true; }
+POOLKIT_ARCH_INLINE bool DwcasIsLockFree() { return true; }
 
 // Atomically: if *target == *expected, *target = desired and return true;
 // otherwise *expected = the value observed in *target and return false.
 // `casp` does not report success in a flag; the swap happened exactly when
 // the value it read equals the value we compared against.
-inline bool CompareExchangePair(WordPair* target, WordPair* expected,
-                                WordPair desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
+                                             WordPair* expected,
+                                             WordPair desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   const std::uint64_t cmp_lo = expected->lo;
   const std::uint64_t cmp_hi = expected->hi;
@@ -115,7 +119,7 @@ inline bool CompareExchangePair(WordPair* target, WordPair* expected,
 // need write permission even when it fails, so `src` must be in writable
 // memory. kRelease and kAcqRel are strengthened as LoadOrder() says; seq_cst
 // needs only the RCsc acquire of `caspa`.
-inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE WordPair LoadPair(const WordPair* src, MemoryOrder order) {
   // `casp` writes back only the value already there.
   WordPair* target = const_cast<WordPair*>(src);
   const std::uint64_t cmp_lo = 0;
@@ -135,8 +139,9 @@ inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
 }
 
 // Atomically stores `value` and returns the previous value.
-inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
-                                   std::uintptr_t value, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
+                                                std::uintptr_t value,
+                                                MemoryOrder order) {
   internal::TsanBefore(target, order);
   std::uintptr_t old;
   if (order == MemoryOrder::kRelaxed) {
@@ -156,9 +161,10 @@ inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
 // Word compare-and-swap. Same contract as CompareExchangePair.
 // *expected may be a T* slot seen as a word (atomics.h's typed layer), hence
 // the accesses through AsAliasing.
-inline bool CompareExchangeWord(std::uintptr_t* target,
-                                std::uintptr_t* expected,
-                                std::uintptr_t desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
+                                             std::uintptr_t* expected,
+                                             std::uintptr_t desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   const std::uintptr_t expected_value = *internal::AsAliasing(expected);
   std::uintptr_t old = expected_value;
@@ -184,30 +190,39 @@ inline bool CompareExchangeWord(std::uintptr_t* target,
 // Aligned 64-bit loads and stores are single-copy atomic; the builtins emit
 // `ldr`/`ldar` and `str`/`stlr`. Nonsensical orders are strengthened as
 // LoadOrder() / StoreOrder() say.
-inline std::uintptr_t LoadWord(const std::uintptr_t* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t LoadWord(const std::uintptr_t* src,
+                                            MemoryOrder order) {
   return __atomic_load_n(internal::AsAliasing(src),
                          ToBuiltinOrder(LoadOrder(order)));
 }
 
-inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
-                      MemoryOrder order) {
+POOLKIT_ARCH_INLINE void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
+                                   MemoryOrder order) {
   __atomic_store_n(internal::AsAliasing(dst), value,
                    ToBuiltinOrder(StoreOrder(order)));
 }
 
 // Spin-wait hint: `isb`, for the reason given in aarch64_llsc.h (a real
 // short delay, where `yield` is a no-op on most cores).
-inline void CpuRelax() { __asm__ __volatile__("isb" ::: "memory"); }
+POOLKIT_ARCH_INLINE void CpuRelax() {
+  __asm__ __volatile__("isb" ::: "memory");
+}
 
 // Earlier loads and stores before later loads and stores.
-inline void FullBarrier() { __asm__ __volatile__("dmb ish" ::: "memory"); }
+POOLKIT_ARCH_INLINE void FullBarrier() {
+  __asm__ __volatile__("dmb ish" ::: "memory");
+}
 
 // Earlier loads before later loads and stores: an acquire fence.
-inline void AcquireBarrier() { __asm__ __volatile__("dmb ishld" ::: "memory"); }
+POOLKIT_ARCH_INLINE void AcquireBarrier() {
+  __asm__ __volatile__("dmb ishld" ::: "memory");
+}
 
 // Earlier loads and stores before later stores; `dmb ishst` would order only
 // stores, so a release fence needs the full `dmb ish`.
-inline void ReleaseBarrier() { __asm__ __volatile__("dmb ish" ::: "memory"); }
+POOLKIT_ARCH_INLINE void ReleaseBarrier() {
+  __asm__ __volatile__("dmb ish" ::: "memory");
+}
 
 }  // namespace poolkit::arch::aarch64_lse
 

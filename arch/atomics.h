@@ -29,7 +29,7 @@
 
 #include "arch/word_pair.h"
 
-#if defined(POOLKIT_ARCH_BACKEND_X86_64) +         \
+#if defined(POOLKIT_ARCH_BACKEND_X86_64) +           \
         defined(POOLKIT_ARCH_BACKEND_AARCH64_LLSC) + \
         defined(POOLKIT_ARCH_BACKEND_AARCH64_LSE) +  \
         defined(POOLKIT_ARCH_BACKEND_PORTABLE) >     \
@@ -39,20 +39,24 @@
 
 #if defined(POOLKIT_ARCH_BACKEND_X86_64)
 #if !defined(__x86_64__)
-#error "poolkit: POOLKIT_ARCH_BACKEND_X86_64 was requested but the compiler does not target x86-64 (__x86_64__ is not defined)"
+#error \
+    "poolkit: POOLKIT_ARCH_BACKEND_X86_64 was requested but the compiler does not target x86-64 (__x86_64__ is not defined)"
 #endif
 #define POOLKIT_ARCH_SELECTED_X86_64_ 1
 #elif defined(POOLKIT_ARCH_BACKEND_AARCH64_LLSC)
 #if !defined(__aarch64__)
-#error "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LLSC was requested but the compiler does not target aarch64 (__aarch64__ is not defined)"
+#error \
+    "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LLSC was requested but the compiler does not target aarch64 (__aarch64__ is not defined)"
 #endif
 #define POOLKIT_ARCH_SELECTED_AARCH64_LLSC_ 1
 #elif defined(POOLKIT_ARCH_BACKEND_AARCH64_LSE)
 #if !defined(__aarch64__)
-#error "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LSE was requested but the compiler does not target aarch64 (__aarch64__ is not defined)"
+#error \
+    "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LSE was requested but the compiler does not target aarch64 (__aarch64__ is not defined)"
 #endif
 #if !defined(__ARM_FEATURE_ATOMICS)
-#error "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LSE was requested but LSE atomics are not enabled (__ARM_FEATURE_ATOMICS is not defined): build with -march=armv8.1-a or later, or select POOLKIT_ARCH_BACKEND_AARCH64_LLSC"
+#error \
+    "poolkit: POOLKIT_ARCH_BACKEND_AARCH64_LSE was requested but LSE atomics are not enabled (__ARM_FEATURE_ATOMICS is not defined): build with -march=armv8.1-a or later, or select POOLKIT_ARCH_BACKEND_AARCH64_LLSC"
 #endif
 #define POOLKIT_ARCH_SELECTED_AARCH64_LSE_ 1
 #elif defined(POOLKIT_ARCH_BACKEND_PORTABLE)

@@ -72,21 +72,23 @@ TYPED_TEST(AtomicsTest, DescribesItself) {
   if (Backend::kDwcasLockFree) {
     EXPECT_TRUE(Backend::DwcasIsLockFree());
   }
-  ::testing::Test::RecordProperty("dwcas_instruction", Backend::kDwcasInstruction);
-  ::testing::Test::RecordProperty("dwcas_lock_free", Backend::DwcasIsLockFree() ? 1 : 0);
+  ::testing::Test::RecordProperty("dwcas_instruction",
+                                  Backend::kDwcasInstruction);
+  ::testing::Test::RecordProperty("dwcas_lock_free",
+                                  Backend::DwcasIsLockFree() ? 1 : 0);
 }
 
 TYPED_TEST(AtomicsTest, PairCasRejectsUnalignedType) {
   using Fn = decltype(TypeParam::CompareExchangePair);
-  static_assert(std::is_invocable_r_v<bool, Fn, WordPair*, WordPair*,
-                                      WordPair, MemoryOrder>);
+  static_assert(std::is_invocable_r_v<bool, Fn, WordPair*, WordPair*, WordPair,
+                                      MemoryOrder>);
   static_assert(!std::is_invocable_v<Fn, UnalignedPair*, UnalignedPair*,
                                      UnalignedPair, MemoryOrder>);
   static_assert(!std::is_invocable_v<Fn, UnalignedPair*, WordPair*, WordPair,
                                      MemoryOrder>);
   using LoadFn = decltype(TypeParam::LoadPair);
-  static_assert(!std::is_invocable_v<LoadFn, const UnalignedPair*,
-                                     MemoryOrder>);
+  static_assert(
+      !std::is_invocable_v<LoadFn, const UnalignedPair*, MemoryOrder>);
 }
 
 TYPED_TEST(AtomicsTest, CompareExchangePairSucceedsOnMatch) {
@@ -189,9 +191,9 @@ TYPED_TEST(AtomicsTest, ExchangeWordReturnsOldValue) {
   for (MemoryOrder order : kAllOrders) {
     SCOPED_TRACE(OrderName(order));
     std::uintptr_t word = static_cast<std::uintptr_t>(kA);
-    EXPECT_EQ(TypeParam::ExchangeWord(&word, static_cast<std::uintptr_t>(kB),
-                                      order),
-              static_cast<std::uintptr_t>(kA));
+    EXPECT_EQ(
+        TypeParam::ExchangeWord(&word, static_cast<std::uintptr_t>(kB), order),
+        static_cast<std::uintptr_t>(kA));
     EXPECT_EQ(word, static_cast<std::uintptr_t>(kB));
     EXPECT_EQ(TypeParam::ExchangeWord(&word, 0, order),
               static_cast<std::uintptr_t>(kB));

@@ -14,9 +14,11 @@
 #ifndef POOLKIT_ARCH_BACKENDS_FOR_TEST_H_
 #define POOLKIT_ARCH_BACKENDS_FOR_TEST_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "arch/portable.h"
@@ -51,9 +53,9 @@ using BoolFn = bool (*)();
 // Defines struct ADAPTER forwarding to namespace NS, and checks NS's
 // interface. The function pointers are constexpr, so calls through them are
 // direct calls that inline as usual.
-#define POOLKIT_ARCH_TEST_BACKEND_(ADAPTER, NS)                                \
-  static_assert(std::is_same_v<decltype(NS::kName), const char[sizeof(        \
-                                                        NS::kName)]>);        \
+#define POOLKIT_ARCH_TEST_BACKEND_(ADAPTER, NS)                               \
+  static_assert(                                                              \
+      std::is_same_v<decltype(NS::kName), const char[sizeof(NS::kName)]>);    \
   static_assert(std::is_same_v<decltype(NS::kDwcasInstruction),               \
                                const char[sizeof(NS::kDwcasInstruction)]>);   \
   static_assert(std::is_same_v<decltype(NS::kDwcasLockFree), const bool>);    \
@@ -142,25 +144,56 @@ inline const char* OrderName(MemoryOrder order) {
   return "invalid";
 }
 
-// Holds the threads at a common start line so that they really overlap
-// (thread creation takes long enough for the first one to finish otherwise).
-class StartLine {
+// A reusable barrier for the multi-threaded tests. Without it the threads of
+// a short test often do not overlap at all: on a loaded machine, or under
+// qemu, one thread can finish its whole loop within a single time slice, and
+// a torture test without contention proves nothing. Calling Wait() every few
+// hundred iterations keeps the threads in step, so they really race.
+//
+// It is test infrastructure, not code under test, so it uses std::atomic
+// rather than a backend.
+class Rendezvous {
  public:
-  explicit StartLine(int threads) : waiting_(static_cast<std::uintptr_t>(threads)) {}
+  explicit Rendezvous(int threads) : threads_(threads) {}
 
-  template <class Backend>
-  void ArriveAndWait() {
-    std::uintptr_t left = Backend::LoadWord(&waiting_, MemoryOrder::kRelaxed);
-    while (!Backend::CompareExchangeWord(&waiting_, &left, left - 1,
-                                         MemoryOrder::kAcqRel)) {
+  // Returns once all threads have called Wait. The last to arrive calls
+  // `decide()` while the others still wait, and every thread returns its
+  // result: a common decision, e.g. whether to run another round. Whatever
+  // the threads wrote before Wait is visible to `decide`.
+  template <class Decide>
+  bool Wait(Decide decide) {
+    const unsigned phase = phase_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
+      // Last to arrive: decide, reset for the next round, then release the
+      // others. Nobody touches arrived_ or decision_ again before seeing the
+      // new phase.
+      const bool decision = decide();
+      decision_ = decision;
+      arrived_.store(0, std::memory_order_relaxed);
+      phase_.store(phase + 1, std::memory_order_release);
+      return decision;
     }
-    while (Backend::LoadWord(&waiting_, MemoryOrder::kAcquire) != 0) {
-      Backend::CpuRelax();
+    // Spin first, so that the waiters leave together (a wake-up from yield
+    // takes longer than a whole step); yield after a while, so that it also
+    // works with more threads than CPUs.
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase;
+         ++spins) {
+      if (spins >= kSpinsBeforeYield) std::this_thread::yield();
     }
+    return decision_;
+  }
+
+  void Wait() {
+    Wait([] { return true; });
   }
 
  private:
-  std::uintptr_t waiting_;
+  static constexpr int kSpinsBeforeYield = 4096;
+
+  const int threads_;
+  std::atomic<int> arrived_{0};
+  std::atomic<unsigned> phase_{0};
+  bool decision_ = true;  // Written by the last arrival, read after phase_.
 };
 
 // Multiplier for the iteration counts of the multi-threaded tests, from the

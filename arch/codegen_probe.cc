@@ -81,16 +81,15 @@ void ProbeOrder(const char* order_name) {
   Check(!ProbeCompareExchangePair<kOrder>(&pair, &expected, WordPair{5, 6}) &&
             expected == WordPair{3, 4} && pair == WordPair{3, 4},
         "CompareExchangePair failure", order_name);
-  Check(ProbeLoadPair<kOrder>(&pair) == WordPair{3, 4}, "LoadPair",
-        order_name);
+  Check(ProbeLoadPair<kOrder>(&pair) == WordPair{3, 4}, "LoadPair", order_name);
 
   std::uintptr_t word = 10;
   Check(ProbeExchangeWord<kOrder>(&word, 11) == 10 && word == 11,
         "ExchangeWord", order_name);
   std::uintptr_t expected_word = 11;
-  Check(ProbeCompareExchangeWord<kOrder>(&word, &expected_word, 12) &&
-            word == 12,
-        "CompareExchangeWord success", order_name);
+  Check(
+      ProbeCompareExchangeWord<kOrder>(&word, &expected_word, 12) && word == 12,
+      "CompareExchangeWord success", order_name);
   Check(!ProbeCompareExchangeWord<kOrder>(&word, &expected_word, 13) &&
             expected_word == 12 && word == 12,
         "CompareExchangeWord failure", order_name);

@@ -7,7 +7,8 @@
 #
 #   <objdump>           objdump for the probe's CPU (objdump,
 #                       aarch64-linux-gnu-objdump, llvm-objdump, ...)
-#   <expected-backend>  x86_64 | aarch64_llsc | aarch64_lse | portable
+#   <expected-backend>  x86_64 | aarch64_llsc | aarch64_lse | portable, or a
+#                       file holding one of these names (as Bazel passes it)
 #
 # With an expected backend it is a test: it exits 1 if a check fails and
 # prints the check and the disassembly lines concerned. Without one it is a
@@ -160,7 +161,16 @@ echo "LSE instructions (any): ${n_lse}"
 echo "references to libatomic / outline-atomics helpers: ${n_calls}"
 awk -F'\t' -v re="<(${libatomic_re})" '$4 ~ re' "${workdir}/insns" | show_lines
 
-if [[ $(count_matching 'cmpxchg16b') -gt 0 ]]; then
+# The backend's kName is in the binary; trust it if exactly one is there,
+# else guess from the instructions (clang with -mcx16 inlines cmpxchg16b for
+# the portable backend, for instance).
+names=()
+for name in x86_64 aarch64_llsc aarch64_lse portable; do
+  if grep -a -q -w -- "${name}" "${binary}"; then names+=("${name}"); fi
+done
+if [[ ${#names[@]} -eq 1 ]]; then
+  guess=${names[0]}
+elif [[ $(count_matching 'cmpxchg16b') -gt 0 ]]; then
   guess=x86_64
 elif [[ $(count_matching 'casp(a|l|al)?') -gt 0 ]]; then
   guess=aarch64_lse
@@ -169,7 +179,8 @@ elif [[ $(count_matching 'ldaxp') -gt 0 && ${n_calls} -eq 0 ]]; then
 else
   guess=portable
 fi
-echo "looks like backend: ${guess}"
+echo "looks like backend: ${guess}" \
+  "(backend names found in the binary: ${names[*]:-none})"
 
 if [[ -z "${expected}" ]]; then
   exit 0

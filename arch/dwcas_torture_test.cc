@@ -10,7 +10,10 @@
 //
 // Sized by POOLKIT_STRESS_SCALE (see backends_for_test.h).
 
+#include <atomic>
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -24,12 +27,19 @@ namespace {
 using ::poolkit::arch::testing::AvailableBackends;
 using ::poolkit::arch::testing::BackendName;
 using ::poolkit::arch::testing::kAllOrders;
-using ::poolkit::arch::testing::StartLine;
+using ::poolkit::arch::testing::Rendezvous;
 using ::poolkit::arch::testing::StressScale;
 
 constexpr int kThreads = 4;
-constexpr int kPairIterationsPerThread = 20000;
-constexpr int kWordIterationsPerThread = 20000;
+constexpr int kPairIterationsPerThread = 100000;
+constexpr int kWordIterationsPerThread = 50000;
+// The threads meet at a Rendezvous this often, so that they overlap.
+constexpr int kIterationsPerStep = 1024;
+// The pair test runs on (up to kMaxStretch times its length) until the
+// threads have collided at least this often, so that the failure path, where
+// a torn observed value would show, is exercised even on a loaded machine.
+constexpr std::uint64_t kWantedCollisions = 1000;
+constexpr int kMaxStretch = 10;
 
 template <class Backend>
 class DwcasTortureTest : public ::testing::Test {};
@@ -47,33 +57,47 @@ constexpr bool Intact(const WordPair& pair) { return pair.hi == ~pair.lo; }
 
 TYPED_TEST(DwcasTortureTest, PairNeverTornAndCountsAddUp) {
   using Backend = TypeParam;
-  const int iterations = kPairIterationsPerThread * StressScale();
+  const int min_steps =
+      kPairIterationsPerThread * StressScale() / kIterationsPerStep;
+  const int max_steps = min_steps * kMaxStretch;
   alignas(64) WordPair shared{0, ~std::uint64_t{0}};
   std::vector<PairCounts> counts(kThreads);
-  StartLine start(kThreads);
+  std::atomic<std::uint64_t> collisions{0};
+  Rendezvous rendezvous(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       PairCounts& mine = counts[t];
-      start.ArriveAndWait<Backend>();
       WordPair seen = Backend::LoadPair(&shared, MemoryOrder::kAcquire);
       std::uint64_t last_lo = seen.lo;
-      for (int i = 0; i < iterations; ++i) {
-        // Every order, so every asm variant runs under contention.
-        const MemoryOrder order = kAllOrders[(i + t) % 5];
-        if (i % 8 == 0) seen = Backend::LoadPair(&shared, order);
-        if (!Intact(seen)) ++mine.torn;
-        // The counter only grows, so no thread may ever see it go back.
-        if (seen.lo < last_lo) ++mine.went_backwards;
-        last_lo = seen.lo;
-        const WordPair next{seen.lo + 1, ~(seen.lo + 1)};
-        if (Backend::CompareExchangePair(&shared, &seen, next, order)) {
-          ++mine.successes;
-          seen = next;
-        } else {
-          // `seen` now holds the observed value, checked on the next turn.
-          ++mine.failures;
+      for (int step = 0;; ++step) {
+        const bool more = rendezvous.Wait([&] {
+          return step < min_steps ||
+                 (step < max_steps &&
+                  collisions.load(std::memory_order_relaxed) <
+                      kWantedCollisions);
+        });
+        if (!more) break;
+        const std::uint64_t failures_before = mine.failures;
+        for (int i = 0; i < kIterationsPerStep; ++i) {
+          // Every order, so every asm variant runs under contention.
+          const MemoryOrder order = kAllOrders[(i + t) % 5];
+          if (i % 8 == 0) seen = Backend::LoadPair(&shared, order);
+          if (!Intact(seen)) ++mine.torn;
+          // The counter only grows, so no thread may ever see it go back.
+          if (seen.lo < last_lo) ++mine.went_backwards;
+          last_lo = seen.lo;
+          const WordPair next{seen.lo + 1, ~(seen.lo + 1)};
+          if (Backend::CompareExchangePair(&shared, &seen, next, order)) {
+            ++mine.successes;
+            seen = next;
+          } else {
+            // `seen` now holds the observed value, checked on the next turn.
+            ++mine.failures;
+          }
         }
+        collisions.fetch_add(mine.failures - failures_before,
+                             std::memory_order_relaxed);
       }
       if (!Intact(seen)) ++mine.torn;
     });
@@ -91,9 +115,21 @@ TYPED_TEST(DwcasTortureTest, PairNeverTornAndCountsAddUp) {
   EXPECT_EQ(total.went_backwards, 0u);
   EXPECT_EQ(shared.lo, total.successes);
   EXPECT_EQ(shared.hi, ~total.successes);
-  EXPECT_EQ(total.successes + total.failures,
-            static_cast<std::uint64_t>(kThreads) * iterations);
-  ::testing::Test::RecordProperty("successes", static_cast<int>(total.successes));
+  // Every thread ran the same number of steps.
+  EXPECT_EQ((total.successes + total.failures) %
+                (static_cast<std::uint64_t>(kThreads) * kIterationsPerStep),
+            0u);
+  EXPECT_GE(
+      total.successes + total.failures,
+      static_cast<std::uint64_t>(kThreads) * min_steps * kIterationsPerStep);
+  // How much the threads really raced. A run with few failures has hardly
+  // exercised the failure path (possible on a single free CPU); the log
+  // says so rather than failing, since it is the machine, not the code.
+  std::printf("%s: %" PRIu64 " swaps, %" PRIu64 " failed under contention%s\n",
+              Backend::kName, total.successes, total.failures,
+              total.failures < kWantedCollisions ? " (little contention)" : "");
+  ::testing::Test::RecordProperty("successes",
+                                  static_cast<int>(total.successes));
   ::testing::Test::RecordProperty("failures", static_cast<int>(total.failures));
 }
 
@@ -101,16 +137,16 @@ TYPED_TEST(DwcasTortureTest, WordCompareExchangeCounter) {
   using Backend = TypeParam;
   const int iterations = kWordIterationsPerThread * StressScale();
   alignas(64) std::uintptr_t counter = 0;
-  StartLine start(kThreads);
+  Rendezvous rendezvous(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      start.ArriveAndWait<Backend>();
       std::uintptr_t seen = Backend::LoadWord(&counter, MemoryOrder::kRelaxed);
       for (int i = 0; i < iterations; ++i) {
+        if (i % kIterationsPerStep == 0) rendezvous.Wait();
         const MemoryOrder order = kAllOrders[(i + t) % 5];
-        while (!Backend::CompareExchangeWord(&counter, &seen, seen + 1,
-                                             order)) {
+        while (
+            !Backend::CompareExchangeWord(&counter, &seen, seen + 1, order)) {
         }
         ++seen;
       }
@@ -128,14 +164,14 @@ TYPED_TEST(DwcasTortureTest, ExchangeWordLosesAndDuplicatesNothing) {
   // some thread's haul or in the slot.
   alignas(64) std::uintptr_t slot = 0;
   std::vector<std::vector<std::uintptr_t>> hauls(kThreads);
-  StartLine start(kThreads);
+  Rendezvous rendezvous(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::vector<std::uintptr_t>& haul = hauls[t];
       haul.reserve(iterations);
-      start.ArriveAndWait<Backend>();
       for (int i = 0; i < iterations; ++i) {
+        if (i % kIterationsPerStep == 0) rendezvous.Wait();
         const std::uintptr_t token =
             static_cast<std::uintptr_t>(t) * iterations + i + 1;
         haul.push_back(

@@ -12,7 +12,10 @@
 //
 // Sized by POOLKIT_STRESS_SCALE (see backends_for_test.h).
 
+#include <atomic>
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -25,7 +28,7 @@ namespace {
 
 using ::poolkit::arch::testing::AvailableBackends;
 using ::poolkit::arch::testing::BackendName;
-using ::poolkit::arch::testing::StartLine;
+using ::poolkit::arch::testing::Rendezvous;
 using ::poolkit::arch::testing::StressScale;
 
 constexpr int kThreads = 4;
@@ -33,7 +36,13 @@ constexpr int kNodes = 16;
 // Each thread holds up to this many nodes at once, so 4 threads can empty
 // the stack and the empty case is exercised too.
 constexpr int kMaxHeld = 6;
-constexpr int kRoundsPerThread = 5000;
+constexpr int kRoundsPerThread = 20000;
+// The threads meet at a Rendezvous this often, so that they overlap.
+constexpr int kRoundsPerStep = 64;
+// The test runs on (up to kMaxStretch times its length) until the threads
+// have collided at least this often on the head.
+constexpr std::uint64_t kWantedCollisions = 1000;
+constexpr int kMaxStretch = 10;
 
 struct Node {
   // Only touched through the backend's word operations: a popper may read it
@@ -54,9 +63,10 @@ class GenerationStack {
   // {top, generation} snapshot fail even when the same node is back on top
   // (ABA). Pushes need no bump: the top can only return to an earlier node
   // through a pop, which bumps.
-  void Push(Node* node) {
+  // `collisions` counts the compare-and-swaps that lost a race.
+  void Push(Node* node, std::uint64_t* collisions) {
     WordPair seen = Backend::LoadPair(&head_, MemoryOrder::kRelaxed);
-    for (;;) {
+    for (;; ++*collisions) {
       Backend::StoreWord(&node->next, seen.lo, MemoryOrder::kRelaxed);
       // Release: the node's `next` and payload are written before it is
       // published.
@@ -69,11 +79,11 @@ class GenerationStack {
     }
   }
 
-  Node* Pop() {
+  Node* Pop(std::uint64_t* collisions) {
     // Acquire (also on failure): `next` of the observed top is read after
     // the push that published it.
     WordPair seen = Backend::LoadPair(&head_, MemoryOrder::kAcquire);
-    for (;;) {
+    for (;; ++*collisions) {
       if (seen.lo == 0) return nullptr;
       Node* top = reinterpret_cast<Node*>(seen.lo);
       const std::uintptr_t next =
@@ -100,6 +110,7 @@ TYPED_TEST_SUITE(LockfreeStackTest, AvailableBackends, BackendName);
 
 struct Errors {
   std::uint64_t pops = 0;
+  std::uint64_t collisions = 0;
   std::uint64_t double_pops = 0;
   std::uint64_t payload_clobbered = 0;
   std::uint64_t double_pushes = 0;
@@ -107,45 +118,59 @@ struct Errors {
 
 TYPED_TEST(LockfreeStackTest, NoNodeLostOrDuplicated) {
   using Backend = TypeParam;
-  const int rounds = kRoundsPerThread * StressScale();
+  const int min_steps = kRoundsPerThread * StressScale() / kRoundsPerStep;
+  const int max_steps = min_steps * kMaxStretch;
   std::vector<Node> nodes(kNodes);
   GenerationStack<Backend> stack;
-  for (Node& node : nodes) stack.Push(&node);
+  std::uint64_t setup_collisions = 0;
+  for (Node& node : nodes) stack.Push(&node, &setup_collisions);
 
   std::vector<Errors> errors(kThreads);
-  StartLine start(kThreads);
+  std::atomic<std::uint64_t> collisions{0};
+  Rendezvous rendezvous(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       Errors& mine = errors[t];
-      start.ArriveAndWait<Backend>();
       Node* held[kMaxHeld];
-      for (int round = 0; round < rounds; ++round) {
-        const int want = 1 + (round + t) % kMaxHeld;
-        const std::uint64_t stamp =
-            (static_cast<std::uint64_t>(t) << 32) | static_cast<unsigned>(round);
-        int count = 0;
-        while (count < want) {
-          Node* node = stack.Pop();
-          if (node == nullptr) break;
-          ++mine.pops;
-          if (Backend::ExchangeWord(&node->held, 1, MemoryOrder::kRelaxed) !=
-              0) {
-            ++mine.double_pops;
+      for (int step = 0;; ++step) {
+        const bool more = rendezvous.Wait([&] {
+          return step < min_steps ||
+                 (step < max_steps &&
+                  collisions.load(std::memory_order_relaxed) <
+                      kWantedCollisions);
+        });
+        if (!more) break;
+        const std::uint64_t collisions_before = mine.collisions;
+        for (int round = 0; round < kRoundsPerStep; ++round) {
+          const int want = 1 + (round + t) % kMaxHeld;
+          const std::uint64_t stamp = (static_cast<std::uint64_t>(t) << 32) |
+                                      static_cast<unsigned>(step);
+          int count = 0;
+          while (count < want) {
+            Node* node = stack.Pop(&mine.collisions);
+            if (node == nullptr) break;
+            ++mine.pops;
+            if (Backend::ExchangeWord(&node->held, 1, MemoryOrder::kRelaxed) !=
+                0) {
+              ++mine.double_pops;
+            }
+            node->payload = stamp;
+            held[count++] = node;
           }
-          node->payload = stamp;
-          held[count++] = node;
-        }
-        for (int i = count - 1; i >= 0; --i) {
-          Node* node = held[i];
-          // Nobody else may have written the payload while we held it.
-          if (node->payload != stamp) ++mine.payload_clobbered;
-          if (Backend::ExchangeWord(&node->held, 0, MemoryOrder::kRelaxed) !=
-              1) {
-            ++mine.double_pushes;
+          for (int i = count - 1; i >= 0; --i) {
+            Node* node = held[i];
+            // Nobody else may have written the payload while we held it.
+            if (node->payload != stamp) ++mine.payload_clobbered;
+            if (Backend::ExchangeWord(&node->held, 0, MemoryOrder::kRelaxed) !=
+                1) {
+              ++mine.double_pushes;
+            }
+            stack.Push(node, &mine.collisions);
           }
-          stack.Push(node);
         }
+        collisions.fetch_add(mine.collisions - collisions_before,
+                             std::memory_order_relaxed);
       }
     });
   }
@@ -157,6 +182,7 @@ TYPED_TEST(LockfreeStackTest, NoNodeLostOrDuplicated) {
     total.double_pops += e.double_pops;
     total.payload_clobbered += e.payload_clobbered;
     total.double_pushes += e.double_pushes;
+    total.collisions += e.collisions;
   }
   EXPECT_EQ(total.double_pops, 0u);
   EXPECT_EQ(total.payload_clobbered, 0u);
@@ -179,7 +205,13 @@ TYPED_TEST(LockfreeStackTest, NoNodeLostOrDuplicated) {
     EXPECT_EQ(visits[i], 1) << "node " << i;
     EXPECT_EQ(nodes[i].held, 0u) << "node " << i;
   }
+  std::printf(
+      "%s: %" PRIu64 " pops, %" PRIu64 " lost races on the head%s\n",
+      Backend::kName, total.pops, total.collisions,
+      total.collisions < kWantedCollisions ? " (little contention)" : "");
   ::testing::Test::RecordProperty("pops", static_cast<int>(total.pops));
+  ::testing::Test::RecordProperty("failures",
+                                  static_cast<int>(total.collisions));
 }
 
 }  // namespace

@@ -7,22 +7,30 @@
 // type of a supported size), so there is no punning through
 // `unsigned __int128`. Whether they are inlined is the compiler's choice:
 // - gcc (x86-64, even with -mcx16, and aarch64) calls libatomic
-//   (`__atomic_compare_exchange_16`), which takes a lock or uses the
-//   instruction after a run-time CPU check; a binary using this backend must
-//   link with -latomic.
-// - clang inlines `lock cmpxchg16b` with -mcx16 and `casp`/LL-SC on aarch64,
-//   and otherwise also calls libatomic.
+//   (`__atomic_compare_exchange_16`), which uses the instruction where a
+//   run-time check finds it (x86-64: cmpxchg16b) and a lock otherwise; a
+//   binary using this backend must link with -latomic.
+// - clang inlines `lock cmpxchg16b` with -mcx16 and `casp` with
+//   -march=armv8.1-a; for ARMv8.0 it calls libgcc's outline helpers
+//   (`__aarch64_cas16_*`, see CompareExchangePair for their flaw); otherwise
+//   it also calls libatomic.
 // kDwcasLockFree and DwcasIsLockFree() report what the compiler and
 // libatomic actually promise, not what the CPU could do.
 //
-// TSan understands the `__atomic` builtins itself, so no annotations are
-// needed here.
+// TSan instruments the `__atomic` builtins itself, except where clang turns a
+// 16-byte one into a libatomic call (without -mcx16 on x86-64): TSan does not
+// see inside libatomic, misses the synchronisation, and reports false data
+// races on what the pair publishes. The pair operations therefore carry the
+// same annotations as the asm backends; where TSan does see the operation
+// (gcc instruments it as __tsan_atomic128_*) they add nothing it does not
+// already know.
 
 #ifndef POOLKIT_ARCH_PORTABLE_H_
 #define POOLKIT_ARCH_PORTABLE_H_
 
 #include <cstdint>
 
+#include "arch/tsan_annotations.h"
 #include "arch/word_pair.h"
 
 namespace poolkit::arch::portable {
@@ -38,56 +46,90 @@ inline constexpr bool kDwcasLockFree =
 
 // The run-time answer, from the compiler or, failing that, from libatomic,
 // for a suitably aligned WordPair (a null pointer means "typical alignment").
-inline bool DwcasIsLockFree() {
+POOLKIT_ARCH_INLINE bool DwcasIsLockFree() {
   return __atomic_is_lock_free(sizeof(WordPair), nullptr);
 }
 
-// Atomically: if *target == *expected, *target = desired and return true;
-// otherwise *expected = the value observed in *target and return false. The
-// failure order is derived as FailureOrder() says.
-inline bool CompareExchangePair(WordPair* target, WordPair* expected,
-                                WordPair desired, MemoryOrder order) {
-  return __atomic_compare_exchange(target, expected, &desired, /*weak=*/false,
-                                   ToBuiltinOrder(order),
-                                   ToBuiltinOrder(FailureOrder(order)));
-}
+// clang warns (-Watomic-alignment) where it cannot inline a 16-byte atomic
+// and calls libatomic instead. That is this backend's documented fallback,
+// reported by kDwcasLockFree; the warning would only repeat it.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Watomic-alignment"
+#endif
 
 // An atomic 16-byte read. Depending on the compiler and CPU, libatomic or the
 // inlined code may implement it with a compare-and-swap, so `src` must be in
 // writable memory, as with the asm backends. kRelease and kAcqRel are
 // strengthened as LoadOrder() says.
-inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE WordPair LoadPair(const WordPair* src, MemoryOrder order) {
   WordPair result;
   __atomic_load(src, &result, ToBuiltinOrder(LoadOrder(order)));
+  internal::TsanAfter(src, LoadOrder(order));
   return result;
 }
 
+// Atomically: if *target == *expected, *target = desired and return true;
+// otherwise *expected = the value observed in *target and return false. The
+// failure order is derived as FailureOrder() says.
+POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
+                                             WordPair* expected,
+                                             WordPair desired,
+                                             MemoryOrder order) {
+  internal::TsanBefore(target, order);
+  const bool swapped = __atomic_compare_exchange(
+      target, expected, &desired, /*weak=*/false, ToBuiltinOrder(order),
+      ToBuiltinOrder(FailureOrder(order)));
+  internal::TsanAfter(target, swapped ? order : FailureOrder(order));
+#if defined(__aarch64__) && !defined(__ARM_FEATURE_ATOMICS)
+  if (!swapped) {
+    // For an ARMv8.0 target clang calls libgcc's outline helper
+    // __aarch64_cas16_*, whose LL/SC path returns the `ldaxp` result on a
+    // compare failure without the store-exclusive that would make that read
+    // single-copy atomic, so *expected may be torn (dwcas_torture_test caught
+    // it: clang 14 with Debian's libgcc 12, under qemu -cpu cortex-a53). The
+    // failure itself is sound: a torn pair that differs from *expected has a
+    // half that differs from what memory held when it was read. Only the
+    // reported value is repaired, with an atomic load (an ldxp/stxp loop).
+    *expected = portable::LoadPair(target, FailureOrder(order));
+  }
+#endif
+  return swapped;
+}
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
 // Atomically stores `value` and returns the previous value. Every order is
 // valid for a read-modify-write.
-inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
-                                   std::uintptr_t value, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
+                                                std::uintptr_t value,
+                                                MemoryOrder order) {
   return __atomic_exchange_n(internal::AsAliasing(target), value,
                              ToBuiltinOrder(order));
 }
 
 // Word compare-and-swap. Same contract as CompareExchangePair.
-inline bool CompareExchangeWord(std::uintptr_t* target,
-                                std::uintptr_t* expected,
-                                std::uintptr_t desired, MemoryOrder order) {
-  return __atomic_compare_exchange_n(
-      internal::AsAliasing(target), internal::AsAliasing(expected), desired,
-      /*weak=*/false, ToBuiltinOrder(order),
-      ToBuiltinOrder(FailureOrder(order)));
+POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
+                                             std::uintptr_t* expected,
+                                             std::uintptr_t desired,
+                                             MemoryOrder order) {
+  return __atomic_compare_exchange_n(internal::AsAliasing(target),
+                                     internal::AsAliasing(expected), desired,
+                                     /*weak=*/false, ToBuiltinOrder(order),
+                                     ToBuiltinOrder(FailureOrder(order)));
 }
 
 // Nonsensical orders are strengthened as LoadOrder() / StoreOrder() say.
-inline std::uintptr_t LoadWord(const std::uintptr_t* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t LoadWord(const std::uintptr_t* src,
+                                            MemoryOrder order) {
   return __atomic_load_n(internal::AsAliasing(src),
                          ToBuiltinOrder(LoadOrder(order)));
 }
 
-inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
-                      MemoryOrder order) {
+POOLKIT_ARCH_INLINE void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
+                                   MemoryOrder order) {
   __atomic_store_n(internal::AsAliasing(dst), value,
                    ToBuiltinOrder(StoreOrder(order)));
 }
@@ -96,7 +138,7 @@ inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
 // asm), `isb` on aarch64 (see aarch64_llsc.h for why not `yield`; there is no
 // gcc builtin for it, hence the one asm statement in this file). Elsewhere
 // only a compiler barrier, so that a spin loop still re-reads memory.
-inline void CpuRelax() {
+POOLKIT_ARCH_INLINE void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__)
@@ -106,9 +148,29 @@ inline void CpuRelax() {
 #endif
 }
 
-inline void FullBarrier() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-inline void AcquireBarrier() { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
-inline void ReleaseBarrier() { __atomic_thread_fence(__ATOMIC_RELEASE); }
+// ThreadSanitizer does not model standalone fences, and gcc 11+ says so with
+// -Wtsan (an error under -Werror). The fences below are still emitted and
+// still order memory; TSan merely cannot derive happens-before from them, as
+// it cannot from the asm backends' barriers either. Code that synchronises
+// through a fence rather than through an ordered operation will therefore
+// see false reports under TSan; poolkit synchronises through ordered
+// operations.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+POOLKIT_ARCH_INLINE void FullBarrier() {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+POOLKIT_ARCH_INLINE void AcquireBarrier() {
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+POOLKIT_ARCH_INLINE void ReleaseBarrier() {
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace poolkit::arch::portable
 

@@ -35,7 +35,7 @@ inline constexpr const char kDwcasInstruction[] = "lock cmpxchg16b";
 inline constexpr bool kDwcasLockFree = true;
 
 // Always true: `lock cmpxchg16b` is lock-free by construction.
-inline bool DwcasIsLockFree() { return true; }
+POOLKIT_ARCH_INLINE bool DwcasIsLockFree() { return true; }
 
 // Atomically: if *target == *expected, *target = desired and return true;
 // otherwise *expected = the value observed in *target and return false.
@@ -45,8 +45,10 @@ inline bool DwcasIsLockFree() { return true; }
 // observed value therefore comes from the same locked read, never torn. Every
 // order uses the same locked instruction (a full barrier, see the top of this
 // file).
-inline bool CompareExchangePair(WordPair* target, WordPair* expected,
-                                WordPair desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
+                                             WordPair* expected,
+                                             WordPair desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   std::uint64_t lo = expected->lo;
   std::uint64_t hi = expected->hi;
@@ -74,7 +76,7 @@ inline bool CompareExchangePair(WordPair* target, WordPair* expected,
 // access, so `src` must be in writable memory, and it takes the cache line
 // exclusive like any locked operation. A load cannot release; kRelease and
 // kAcqRel are strengthened as LoadOrder() says (the instruction is the same).
-inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE WordPair LoadPair(const WordPair* src, MemoryOrder order) {
   // The instruction writes only the value already there; see above.
   WordPair* target = const_cast<WordPair*>(src);
   std::uint64_t lo = 0;
@@ -90,8 +92,9 @@ inline WordPair LoadPair(const WordPair* src, MemoryOrder order) {
 // Atomically stores `value` and returns the previous value. `xchg` with a
 // memory operand is locked whether or not it carries the prefix, so it is a
 // full barrier for every order.
-inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
-                                   std::uintptr_t value, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
+                                                std::uintptr_t value,
+                                                MemoryOrder order) {
   internal::TsanBefore(target, order);
   __asm__ __volatile__("xchg %[value], %[mem]"
                        : [value] "+r"(value), [mem] "+m"(*target)
@@ -106,9 +109,10 @@ inline std::uintptr_t ExchangeWord(std::uintptr_t* target,
 // word into RAX. Full barrier for every order.
 // *expected may be a T* slot seen as a word (atomics.h's typed layer), hence
 // the accesses through AsAliasing.
-inline bool CompareExchangeWord(std::uintptr_t* target,
-                                std::uintptr_t* expected,
-                                std::uintptr_t desired, MemoryOrder order) {
+POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
+                                             std::uintptr_t* expected,
+                                             std::uintptr_t desired,
+                                             MemoryOrder order) {
   internal::TsanBefore(target, order);
   std::uintptr_t observed = *internal::AsAliasing(expected);
   bool swapped;
@@ -129,13 +133,14 @@ inline bool CompareExchangeWord(std::uintptr_t* target,
 // plain `mov` (a seq_cst store becomes `xchg` or `mov` + `mfence`) and tell
 // the compiler and TSan the order. Nonsensical orders are strengthened as
 // LoadOrder() / StoreOrder() say.
-inline std::uintptr_t LoadWord(const std::uintptr_t* src, MemoryOrder order) {
+POOLKIT_ARCH_INLINE std::uintptr_t LoadWord(const std::uintptr_t* src,
+                                            MemoryOrder order) {
   return __atomic_load_n(internal::AsAliasing(src),
                          ToBuiltinOrder(LoadOrder(order)));
 }
 
-inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
-                      MemoryOrder order) {
+POOLKIT_ARCH_INLINE void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
+                                   MemoryOrder order) {
   __atomic_store_n(internal::AsAliasing(dst), value,
                    ToBuiltinOrder(StoreOrder(order)));
 }
@@ -143,18 +148,26 @@ inline void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
 // Spin-wait hint: `pause` lets the sibling hyperthread run and avoids the
 // memory-order mis-speculation penalty when the spin loop exits. The "memory"
 // clobber makes it a compiler barrier too, so a spin loop re-reads memory.
-inline void CpuRelax() { __asm__ __volatile__("pause" ::: "memory"); }
+POOLKIT_ARCH_INLINE void CpuRelax() {
+  __asm__ __volatile__("pause" ::: "memory");
+}
 
 // `mfence` orders every earlier load and store before every later one,
 // including non-temporal stores, which a locked instruction on the stack is
 // not documented to order.
-inline void FullBarrier() { __asm__ __volatile__("mfence" ::: "memory"); }
+POOLKIT_ARCH_INLINE void FullBarrier() {
+  __asm__ __volatile__("mfence" ::: "memory");
+}
 
 // x86-TSO already keeps earlier loads before later loads and stores (acquire)
 // and earlier loads and stores before later stores (release); only the
 // compiler has to be stopped, which the "memory" clobber does.
-inline void AcquireBarrier() { __asm__ __volatile__("" ::: "memory"); }
-inline void ReleaseBarrier() { __asm__ __volatile__("" ::: "memory"); }
+POOLKIT_ARCH_INLINE void AcquireBarrier() {
+  __asm__ __volatile__("" ::: "memory");
+}
+POOLKIT_ARCH_INLINE void ReleaseBarrier() {
+  __asm__ __volatile__("" ::: "memory");
+}
 
 }  // namespace poolkit::arch::x86_64
 

@@ -187,8 +187,10 @@ class Pool {
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> limit_failures_{0};
-  // Sliding average of `used` over kNeededSamples events, times
-  // kNeededSamples (HAProxy's swrate: cheap, best-effort, not atomic RMW).
+  // Cumulative calls to the OS allocator (statistics only).
+  std::atomic<std::uint64_t> os_allocs_{0};
+  std::atomic<std::uint64_t> os_releases_{0};
+  // Decaying peak of `used` (see SampleNeeded), times kNeededSamples.
   std::atomic<std::int64_t> needed_sum_{0};
 
   // Registry-owned (under the registry lock).

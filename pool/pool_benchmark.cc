@@ -11,13 +11,16 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "pool/pool.h"
+#include "pool/pool_dump.h"
 #include "pool/registry.h"
 
 namespace poolkit {
@@ -40,6 +43,9 @@ std::string ContenderName(int contender) {
 // One pool per (strategy, size), created on first use and kept: the
 // benchmarks measure steady state, not creation.
 Pool* PoolFor(int contender, std::size_t size) {
+  // Both threads of a cross-thread benchmark get here at once.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   static Pool* pools[kNumSharedCacheStrategies][8] = {};
   int size_index = 0;
   while (kSizes[size_index] != size) ++size_index;
@@ -75,6 +81,23 @@ struct Allocator {
   }
 };
 
+// OS allocator calls (allocations + releases) made by a pool so far.
+std::uint64_t OsCalls(const Allocator& allocator) {
+  if (allocator.pool == nullptr) return 0;
+  PoolStats stats = allocator.pool->Stats();
+  return stats.os_allocs + stats.os_releases;
+}
+
+// Reports OS calls per pair for pools (malloc: not counted, left out), to
+// show which patterns reach a steady state that never touches the OS.
+void ReportOsCalls(benchmark::State& state, const Allocator& allocator,
+                   std::uint64_t before, std::int64_t pairs) {
+  if (allocator.pool == nullptr || pairs == 0) return;
+  state.counters["os_calls_per_pair"] =
+      static_cast<double>(OsCalls(allocator) - before) /
+      static_cast<double>(pairs);
+}
+
 Allocator AllocatorFor(const benchmark::State& state) {
   int contender = static_cast<int>(state.range(0));
   std::size_t size = static_cast<std::size_t>(state.range(1));
@@ -83,11 +106,13 @@ Allocator AllocatorFor(const benchmark::State& state) {
 
 void BM_Hot(benchmark::State& state) {
   Allocator allocator = AllocatorFor(state);
+  std::uint64_t os_before = OsCalls(allocator);
   for (auto _ : state) {
     void* object = allocator.Alloc();
     Use(object);
     allocator.Free(object);
   }
+  ReportOsCalls(state, allocator, os_before, state.iterations());
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
 }
@@ -95,6 +120,7 @@ void BM_Hot(benchmark::State& state) {
 void BM_Batch(benchmark::State& state) {
   Allocator allocator = AllocatorFor(state);
   void* objects[kBatch];
+  std::uint64_t os_before = OsCalls(allocator);
   for (auto _ : state) {
     for (void*& object : objects) {
       object = allocator.Alloc();
@@ -103,6 +129,7 @@ void BM_Batch(benchmark::State& state) {
     for (void* object : objects) allocator.Free(object);
   }
   // One item = one alloc+free pair.
+  ReportOsCalls(state, allocator, os_before, state.iterations() * kBatch);
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
 }
@@ -140,12 +167,14 @@ void BM_Cross(benchmark::State& state) {
   static Ring ring;
   Allocator allocator = AllocatorFor(state);
   if (state.thread_index() == 0) {
+    std::uint64_t os_before = OsCalls(allocator);
     for (auto _ : state) {
       void* object = allocator.Alloc();
       Use(object);
       while (!ring.Push(object)) {
       }
     }
+    ReportOsCalls(state, allocator, os_before, state.iterations());
   } else {
     for (auto _ : state) {
       void* object;
@@ -174,4 +203,15 @@ BENCHMARK(BM_Cross)->Apply(Contenders)->Threads(2)->UseRealTime();
 }  // namespace
 }  // namespace poolkit
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  // POOLKIT_BENCH_DUMP=1: the pools' statistics after the run (how many
+  // objects each pool ended up holding, and how often it called the OS).
+  if (std::getenv("POOLKIT_BENCH_DUMP") != nullptr) {
+    std::fputs(poolkit::DumpPoolsText().c_str(), stderr);
+  }
+  return 0;
+}

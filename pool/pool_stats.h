@@ -42,12 +42,17 @@ struct PoolStats {
   std::int64_t thread_cached = 0;
   // Objects in the shared cache (allocated - used).
   std::int64_t shared_cached = 0;
-  // Sliding average of `used` (how many objects the load needs).
+  // How many objects the load needs: a decaying peak of `used` (the
+  // needed-average rule's reference).
   std::int64_t needed_avg = 0;
   // Alloc() calls that returned nullptr (limit reached or OS failure).
   std::uint64_t failed = 0;
   // Of those, the ones refused because of `limit`.
   std::uint64_t limit_failures = 0;
+  // Objects obtained from / given back to the OS allocator since creation:
+  // in a steady state these stop moving.
+  std::uint64_t os_allocs = 0;
+  std::uint64_t os_releases = 0;
 };
 
 }  // namespace poolkit

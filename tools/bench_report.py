@@ -38,6 +38,7 @@ def load(path):
         data = json.load(f)
     # (pattern, contender, size) -> [ns per pair, ...]
     samples = defaultdict(list)
+    os_calls = defaultdict(list)
     for bench in data["benchmarks"]:
         if bench.get("run_type") == "aggregate":
             continue
@@ -51,14 +52,16 @@ def load(path):
         # items_per_second counts pairs (batch: 64 per iteration).
         ns_per_pair = 1e9 / bench["items_per_second"]
         samples[(pattern, contender, size)].append(ns_per_pair)
-    return data.get("context", {}), samples
+        if "os_calls_per_pair" in bench:
+            os_calls[(pattern, contender, size)].append(bench["os_calls_per_pair"])
+    return data.get("context", {}), samples, os_calls
 
 
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    context, samples = load(argv[1])
+    context, samples, os_calls = load(argv[1])
     medians = {key: statistics.median(v) for key, v in samples.items()}
     spread = {
         key: (min(v), max(v)) for key, v in samples.items()
@@ -93,6 +96,18 @@ def main(argv):
                     cell += " **%.1fx**" % (base / value)
                 cells.append(cell)
             print("| %s | %s |" % (size_label(size), " | ".join(cells)))
+    print("\n**OS allocator calls per pair** (median; 0 = the pattern's steady")
+    print("state never reaches malloc/free)\n")
+    pools = CONTENDERS[:-1]
+    print("| pattern | size | " + " | ".join(pools) + " |")
+    print("|---" * (len(pools) + 2) + "|")
+    for pattern, _ in PATTERNS:
+        for size in sizes:
+            cells = []
+            for contender in pools:
+                values = os_calls.get((pattern, contender, size))
+                cells.append("%.3g" % statistics.median(values) if values else "-")
+            print("| %s | %s | %s |" % (pattern[3:].lower(), size_label(size), " | ".join(cells)))
     print("\n**seed 003** (xchg vs spinlock and vs none: ratio = other / xchg)\n")
     print("| pattern | size | xchg ns | vs spinlock | vs none |")
     print("|---|---|---|---|---|")

@@ -8,6 +8,9 @@
 //
 // Names read BM_<pattern>/<contender>/<size>. Ratios against malloc come
 // from the same run (see README).
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -163,8 +166,49 @@ class Ring {
   alignas(64) void* slots_[kCapacity] = {};
 };
 
+// The CPUs this process may use, as found before any pinning.
+const cpu_set_t& AllowedCpus() {
+  static const cpu_set_t allowed = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) CPU_ZERO(&set);
+    return set;
+  }();
+  return allowed;
+}
+
+// Runs the calling thread on one CPU, the `nth` allowed one (modulo their
+// number). Left to the scheduler, the two threads of a cross-thread
+// benchmark sometimes shared one CPU of this 2-vCPU machine for a whole run,
+// and the hand-off then cost 3-4x more for every allocator (a bimodal
+// benchmark).
+void PinToCpu(int nth) {
+  const cpu_set_t& allowed = AllowedCpus();
+  int count = CPU_COUNT(&allowed);
+  if (count < 2) return;
+  int wanted = nth % count;
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (!CPU_ISSET(i, &allowed) || wanted-- != 0) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(i, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+    return;
+  }
+}
+
+// Undoes PinToCpu (Google Benchmark runs thread 0 on the main thread, whose
+// affinity later threads inherit).
+void Unpin() {
+  const cpu_set_t& allowed = AllowedCpus();
+  if (CPU_COUNT(&allowed) > 0) {
+    pthread_setaffinity_np(pthread_self(), sizeof(allowed), &allowed);
+  }
+}
+
 void BM_Cross(benchmark::State& state) {
   static Ring ring;
+  PinToCpu(state.thread_index());
   Allocator allocator = AllocatorFor(state);
   if (state.thread_index() == 0) {
     std::uint64_t os_before = OsCalls(allocator);
@@ -183,6 +227,7 @@ void BM_Cross(benchmark::State& state) {
       allocator.Free(object);
     }
   }
+  Unpin();
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(ContenderName(static_cast<int>(state.range(0))));
 }
@@ -204,6 +249,7 @@ BENCHMARK(BM_Cross)->Apply(Contenders)->Threads(2)->UseRealTime();
 }  // namespace poolkit
 
 int main(int argc, char** argv) {
+  poolkit::AllowedCpus();  // before any thread is pinned
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

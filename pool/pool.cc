@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "pool/internal/registry.h"
 #include "pool/internal/thread_state.h"
@@ -16,15 +15,6 @@ using internal::FreeItem;
 // to ride out bursts, short enough that memory falls back within a few
 // thousand slow-path events after a spike.
 constexpr std::int64_t kNeededSamples = 1024;
-
-std::uint32_t BucketCount() {
-  // One bucket per core up to 16 (reference.md: 8-64 by thread count), a
-  // power of two so that picking one is a mask.
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  std::uint32_t n = 1;
-  while (n < cores && n < 16) n <<= 1;
-  return n;
-}
 
 }  // namespace
 
@@ -49,7 +39,7 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
                                               : &MallocAllocator()),
       name_(options.name),
       requested_size_sum_(options.object_size) {
-  std::uint32_t buckets = BucketCount();
+  std::uint32_t buckets = internal::SharedBucketCount();
   buckets_.reset(new Bucket[buckets]);
   bucket_mask_ = buckets - 1;
 }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "pool/internal/registry.h"
@@ -31,6 +32,16 @@ std::size_t Distance(std::size_t a, std::size_t b) {
 }
 
 }  // namespace
+
+std::uint32_t SharedBucketCount() {
+  static const std::uint32_t count = [] {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    std::uint32_t n = 2;
+    while (n < cores && n < kMaxSharedBuckets) n <<= 1;
+    return n;
+  }();
+  return count;
+}
 
 Registry& Registry::Global() {
   static Registry* const registry = new Registry();

@@ -21,6 +21,11 @@ namespace poolkit::internal {
 
 class ThreadState;
 
+// Shared-cache buckets per pool: one per core, 2 to kMaxSharedBuckets, a
+// power of two (reference.md: HAProxy uses 8-64 by thread count).
+inline constexpr std::uint32_t kMaxSharedBuckets = 16;
+std::uint32_t SharedBucketCount();
+
 class Registry {
  public:
   // Never destroyed: pools may be used from static destructors and from
@@ -50,9 +55,8 @@ class Registry {
   // Threads with caches (see ThreadState). Guarded by threads_mutex().
   std::mutex& threads_mutex() { return threads_mu_; }
   ThreadState*& threads_head() { return threads_head_; }
-  std::uint32_t NextThreadIndex() {
-    return next_thread_index_.fetch_add(1, std::memory_order_relaxed);
-  }
+  // Live threads per shared-cache bucket index; guarded by threads_mutex().
+  std::uint32_t* bucket_threads() { return bucket_threads_; }
 
  private:
   Registry() = default;
@@ -69,7 +73,7 @@ class Registry {
 
   std::mutex threads_mu_;
   ThreadState* threads_head_ = nullptr;
-  std::atomic<std::uint32_t> next_thread_index_{0};
+  std::uint32_t bucket_threads_[kMaxSharedBuckets] = {};
 };
 
 }  // namespace poolkit::internal

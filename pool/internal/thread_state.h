@@ -59,7 +59,7 @@ class ThreadState {
   static constexpr std::uint16_t kNone = 0xffff;
 
   LocalHead* const heads_;
-  std::uint32_t index_;
+  std::uint32_t index_ = 0;  // home shared-cache bucket
   std::int64_t budget_ = 0;
   std::uint64_t seen_dead_epoch_ = 0;
   std::uint16_t lru_first_ = kNone;

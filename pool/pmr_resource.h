@@ -19,14 +19,20 @@ class PoolMemoryResource : public std::pmr::memory_resource {
  public:
   explicit PoolMemoryResource(Pool* pool, std::pmr::memory_resource* upstream =
                                               std::pmr::get_default_resource())
-      : pool_(pool), upstream_(upstream) {}
+      : pool_(pool),
+        upstream_(upstream),
+        object_size_(pool->object_size()),
+        alignment_(pool->alignment()) {}
 
   Pool* pool() const { return pool_; }
   std::pmr::memory_resource* upstream() const { return upstream_; }
 
  private:
+  // Routed by the pool's geometry when the resource was made: a shared pool
+  // may grow when another user merges into it, and deallocation must route
+  // exactly as allocation did.
   bool FromPool(std::size_t bytes, std::size_t alignment) const {
-    return bytes <= pool_->object_size() && alignment <= pool_->alignment();
+    return bytes <= object_size_ && alignment <= alignment_;
   }
 
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
@@ -56,6 +62,8 @@ class PoolMemoryResource : public std::pmr::memory_resource {
 
   Pool* pool_;
   std::pmr::memory_resource* upstream_;
+  std::size_t object_size_;
+  std::size_t alignment_;
 };
 
 }  // namespace poolkit

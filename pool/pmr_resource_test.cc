@@ -214,5 +214,30 @@ TEST(PoolMemoryResourceTest, PoolAtItsLimitThrowsBadAlloc) {
   EXPECT_TRUE(DestroyPool(pool).ok());
 }
 
+// Found in review: a shared pool may grow when another user merges into it;
+// a block the resource took upstream before the growth must still go back
+// upstream, not into the pool.
+TEST(PoolMemoryResourceTest, RoutesByGeometryAtConstructionAfterMergeGrowth) {
+  PoolOptions options;
+  options.name = "pmr-grow-a";
+  options.object_size = 32;
+  options.flags = kPoolShared;
+  Pool* pool = *CreatePool(options);
+  CountingResource upstream;
+  PoolMemoryResource resource(pool, &upstream);
+  void* block = resource.allocate(40, 8);  // larger than 32: upstream
+  EXPECT_EQ(upstream.allocations(), 1);
+  options.name = "pmr-grow-b";
+  options.object_size = 40;
+  Pool* merged = *CreatePool(options);
+  ASSERT_EQ(merged, pool);
+  EXPECT_EQ(pool->object_size(), 48u);  // grew
+  resource.deallocate(block, 40, 8);
+  EXPECT_EQ(upstream.deallocations(), 1);
+  EXPECT_EQ(upstream.bytes_outstanding(), 0u);
+  EXPECT_TRUE(DestroyPool(pool).ok());
+  EXPECT_TRUE(DestroyPool(pool).ok());
+}
+
 }  // namespace
 }  // namespace poolkit

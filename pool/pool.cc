@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "pool/internal/registry.h"
 #include "pool/internal/thread_state.h"
@@ -125,17 +126,22 @@ FreeItem* Pool::PopAllShared(Bucket& bucket) {
 // The OS side.
 
 FreeItem* Pool::AllocFromOs() {
-  if (limit_ != 0) {
-    // Reserve first so that racing threads cannot overshoot the limit.
-    if (allocated_.fetch_add(1, std::memory_order_relaxed) >=
-        static_cast<std::int64_t>(limit_)) {
-      allocated_.fetch_sub(1, std::memory_order_relaxed);
-      limit_failures_.fetch_add(1, std::memory_order_relaxed);
-      failed_.fetch_add(1, std::memory_order_relaxed);
-      return nullptr;
-    }
-  } else {
-    allocated_.fetch_add(1, std::memory_order_relaxed);
+  // Reserve first, so that racing threads cannot overshoot the limit.
+  // Acquire: pairs with the registry's release when it finishes growing
+  // the pool (size_, charge_), see Registry::Create.
+  std::int64_t before = allocated_.fetch_add(1, std::memory_order_acquire);
+  while (POOLKIT_PREDICT_FALSE(before < 0)) {
+    // The registry is growing this never-used pool: wait for the new size.
+    allocated_.fetch_sub(1, std::memory_order_relaxed);
+    while (allocated_.load(std::memory_order_relaxed) < 0)
+      std::this_thread::yield();
+    before = allocated_.fetch_add(1, std::memory_order_acquire);
+  }
+  if (limit_ != 0 && before >= static_cast<std::int64_t>(limit_)) {
+    allocated_.fetch_sub(1, std::memory_order_relaxed);
+    limit_failures_.fetch_add(1, std::memory_order_relaxed);
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
   }
   // Outside any lock (seed 004): the allocator, and the first touch of a
   // fresh page, may be slow; no other thread waits for us here.
@@ -160,8 +166,10 @@ void Pool::ReleaseToOs(FreeItem* object) {
   allocator_->Deallocate(object, size_, alignment_);
   os_releases_.fetch_add(1, std::memory_order_relaxed);
   // Last access to the pool on this path: once a destroyed pool's count
-  // reaches zero another thread may free it (Registry::ReapIfDrained).
-  allocated_.fetch_sub(1, std::memory_order_relaxed);
+  // reaches zero another thread may free it (Registry::ReapIfDrained, which
+  // loads it with acquire). Release orders our earlier writes to the pool
+  // before that.
+  allocated_.fetch_sub(1, std::memory_order_release);
 }
 
 void Pool::ReleaseClusterToOs(FreeItem* cluster) {
@@ -204,7 +212,7 @@ void Pool::SampleNeeded() {
   needed_sum_.store(scaled, std::memory_order_relaxed);
 }
 
-bool Pool::KeepSpare(std::int64_t count) const {
+bool Pool::KeepSpare() const {
   if (strategy_ == SharedCacheStrategy::kNone ||
       dead_.load(std::memory_order_relaxed)) {
     return false;
@@ -217,9 +225,10 @@ bool Pool::KeepSpare(std::int64_t count) const {
   // of one object, "less than 1.25" sent the one object of a hot alloc/free
   // loop to the OS on every pair; measured, 2 OS calls per pair.)
   if (allocated <= needed + needed / 4) return true;
-  // Past that, keep only `minavail` spare objects.
+  // Past that, keep only `minavail` spare objects. `used` already excludes
+  // the objects being decided on, so `spare` includes them.
   std::int64_t spare = allocated - UsedTotal();
-  return spare + count <= static_cast<std::int64_t>(minavail_);
+  return spare <= static_cast<std::int64_t>(minavail_);
 }
 
 void Pool::EvictChain(FreeItem* chain, std::uint32_t count) {
@@ -227,7 +236,6 @@ void Pool::EvictChain(FreeItem* chain, std::uint32_t count) {
   // just held them, and in a producer/consumer flow they are what the other
   // side takes next.
   SampleNeeded();
-  AddUsed(-static_cast<std::int64_t>(count));
   while (chain != nullptr && count > 0) {
     // Cut a cluster of up to kClusterSize objects, chained by `down`.
     FreeItem* cluster = chain;
@@ -240,7 +248,10 @@ void Pool::EvictChain(FreeItem* chain, std::uint32_t count) {
     chain = item->next;
     item->down = nullptr;
     count -= n;
-    if (KeepSpare(n)) {
+    // Per cluster, so that the minavail test sees exactly the spares the
+    // pool would hold with this cluster kept (not the rest of the chain).
+    AddUsed(-static_cast<std::int64_t>(n));
+    if (KeepSpare()) {
       PushShared(cluster);
     } else {
       ReleaseClusterToOs(cluster);
@@ -270,7 +281,8 @@ void* Pool::AllocSlow() {
         head.first = item;
         ++cached;
         ++n;
-        internal::tls_cache_bytes_left -= charge_;
+        internal::tls_cache_bytes_left -=
+            charge_.load(std::memory_order_relaxed);
         item = down;
       }
       internal::StoreCount(head, cached);
@@ -299,7 +311,7 @@ void Pool::FreeSlow() {
     FreeItem* item = head.first;
     head.first = item->next;
     internal::StoreCount(head, internal::LoadCount(head) - 1);
-    internal::tls_cache_bytes_left += charge_;
+    internal::tls_cache_bytes_left += charge_.load(std::memory_order_relaxed);
     item->next = nullptr;
     EvictChain(item, 1);
     return;

@@ -51,7 +51,7 @@ class Pool {
     if (POOLKIT_PREDICT_FALSE(item == nullptr)) return AllocSlow();
     head.first = item->next;
     arch::OwnerAdd(&head.count, -1);
-    internal::tls_cache_bytes_left += charge_;
+    internal::tls_cache_bytes_left += charge_.load(std::memory_order_relaxed);
     return item;
   }
 
@@ -68,8 +68,8 @@ class Pool {
     arch::OwnerAdd(&head.count, 1);
     // Over budget (or an object too big for thread caches, whose charge
     // exceeds any budget): let the slow path evict.
-    if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -= charge_) <
-                              0)) {
+    if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -=
+                               charge_.load(std::memory_order_relaxed)) < 0)) {
       FreeSlow();
     }
   }
@@ -95,7 +95,9 @@ class Pool {
   std::size_t limit() const { return limit_; }
   // False for objects too large for thread caches: they go straight to the
   // shared cache (or the OS with strategy kNone).
-  bool thread_cacheable() const { return charge_ < kUncacheableCharge; }
+  bool thread_cacheable() const {
+    return charge_.load(std::memory_order_relaxed) < kUncacheableCharge;
+  }
 
   // Test hooks for the dwcas strategy (see DwcasStack); no effect on others.
   void SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook, void* arg);
@@ -112,6 +114,8 @@ class Pool {
   // Charge of objects too large for thread caches: larger than any budget,
   // so that Free() always takes the slow path for them.
   static constexpr std::int64_t kUncacheableCharge = std::int64_t{1} << 48;
+  // allocated_ while the registry grows a never-used pool.
+  static constexpr std::int64_t kResizing = INT64_MIN / 2;
   // Objects per cluster moved between thread and shared caches.
   static constexpr int kClusterSize = 8;
 
@@ -158,8 +162,9 @@ class Pool {
   // clusters, or to the OS as the needed-average rule says. The objects are
   // leaving a thread cache or a user: `used` drops by `count`.
   void EvictChain(internal::FreeItem* chain, std::uint32_t count);
-  // Whether `count` more spare objects may stay in the shared cache.
-  bool KeepSpare(std::int64_t count) const;
+  // Whether the objects just taken out of `used` may stay in the shared
+  // cache as spares.
+  bool KeepSpare() const;
   void SampleNeeded();
   void AddUsed(std::int64_t delta) {
     HomeBucket().used.fetch_add(delta, std::memory_order_relaxed);
@@ -169,7 +174,9 @@ class Pool {
 
   // Hot: read by every Alloc()/Free().
   const std::intptr_t head_offset_;
-  std::int64_t charge_;  // changes only while nothing is allocated
+  // Changes only while the pool has never allocated (merge growth); atomic
+  // (relaxed: plain moves) so that readers racing with that are defined.
+  std::atomic<std::int64_t> charge_;
   const std::uint32_t slot_;
 
   std::size_t size_;

@@ -65,6 +65,10 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "strategy: unknown value %d", static_cast<int>(options.strategy)));
   }
+  if (options.limit > kMaxLimit) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "limit: must be at most %d, got %d", kMaxLimit, options.limit));
+  }
   if (options.limit != 0 && options.minavail > options.limit) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "minavail: %d exceeds limit %d", options.minavail, options.limit));

@@ -43,6 +43,7 @@ inline constexpr std::uint32_t kAllPoolFlags = kPoolShared | kPoolExact;
 inline constexpr std::size_t kMaxPoolNameLength = 31;
 inline constexpr std::size_t kMaxObjectSize = std::size_t{1} << 30;  // 1 GiB
 inline constexpr std::size_t kMaxAlignment = 4096;
+inline constexpr std::size_t kMaxLimit = std::size_t{1} << 48;
 
 struct PoolOptions {
   // 1 to 31 characters of [A-Za-z0-9_.-].

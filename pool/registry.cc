@@ -24,7 +24,9 @@ std::size_t EffectiveSize(const PoolOptions& options) {
 }
 
 std::size_t EffectiveAlignment(const PoolOptions& options) {
-  return options.alignment != 0 ? options.alignment : alignof(std::max_align_t);
+  // At least the natural alignment: free objects hold pointer links, and
+  // every allocator then returns suitably aligned memory.
+  return std::max(options.alignment, alignof(std::max_align_t));
 }
 
 std::size_t Distance(std::size_t a, std::size_t b) {
@@ -42,6 +44,24 @@ std::uint32_t SharedBucketCount() {
   }();
   return count;
 }
+
+namespace {
+__thread bool tls_inside_registry;
+
+// Marks the calling thread as inside the registry for a scope.
+class InsideRegistryScope {
+ public:
+  InsideRegistryScope() : outer_(tls_inside_registry) {
+    tls_inside_registry = true;
+  }
+  ~InsideRegistryScope() { tls_inside_registry = outer_; }
+
+ private:
+  bool outer_;
+};
+}  // namespace
+
+bool InsideRegistry() { return tls_inside_registry; }
 
 Registry& Registry::Global() {
   static Registry* const registry = new Registry();
@@ -84,6 +104,11 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
       std::size_t tolerance = std::max<std::size_t>(average / 100, 16);
       if (Distance(options.object_size, average) > tolerance) continue;
       rank = pool->size_ >= size ? 1 : 2;
+      // Growing is only for pools that never held an object (Create then
+      // blocks their first allocation while it changes the size).
+      if (rank == 2 && pool->os_allocs_.load(std::memory_order_relaxed) != 0) {
+        continue;
+      }
     }
     std::size_t distance = Distance(pool->size_, size);
     if (rank < best_rank || (rank == best_rank && distance < best_distance)) {
@@ -102,25 +127,39 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
   const std::size_t alignment = EffectiveAlignment(options);
 
   std::lock_guard<std::mutex> lock(mu_);
+  InsideRegistryScope inside_registry;
   // A name belongs to one pool: if it is taken, only its owner may be
   // merged with.
   Pool* owner = FindByName(options.name);
   if ((options.flags & kPoolShared) != 0) {
     Pool* pool = FindMergeCandidate(options, size, alignment, owner);
+    std::int64_t none = 0;
+    if (pool != nullptr && pool->size_ < size &&
+        !pool->allocated_.compare_exchange_strong(none, Pool::kResizing,
+                                                  std::memory_order_acquire)) {
+      // It allocated since FindMergeCandidate looked: it can no longer
+      // grow, so it cannot take this user.
+      pool = nullptr;
+    }
     if (pool != nullptr) {
       ++pool->users_;
       pool->requested_size_sum_ += options.object_size;
       if (pool->size_ < size) {
-        // Growing is allowed only while nothing is allocated (checked by
-        // FindMergeCandidate), so no object has the old size.
+        // allocated_ holds kResizing: AllocFromOs() waits, so no object of
+        // the old size can exist (the pool never allocated, see
+        // FindMergeCandidate) or come to exist.
         pool->size_ = size;
-        if (pool->charge_ < Pool::kUncacheableCharge) {
-          pool->charge_ =
+        if (pool->thread_cacheable()) {
+          pool->charge_.store(
               static_cast<std::int64_t>(size) * 2 * Pool::kClusterSize <=
                       static_cast<std::int64_t>(ThreadCacheBudget())
                   ? static_cast<std::int64_t>(size)
-                  : Pool::kUncacheableCharge;
+                  : Pool::kUncacheableCharge,
+              std::memory_order_relaxed);
         }
+        // Release: the new size before any allocation (acquire in
+        // AllocFromOs).
+        pool->allocated_.store(0, std::memory_order_release);
       }
       if (options.name != pool->name_ &&
           std::find(pool->aliases_.begin(), pool->aliases_.end(),
@@ -137,16 +176,7 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
   }
 
   // Destroyed pools whose objects have all come back give their slots up.
-  for (std::size_t i = 0; i < dead_pools_.size();) {
-    Pool* dead = dead_pools_[i];
-    dead->Trim(0);
-    if (dead->allocated_.load(std::memory_order_acquire) == 0) {
-      dead_pools_.erase(dead_pools_.begin() + static_cast<std::ptrdiff_t>(i));
-      FreeSlot(dead);
-    } else {
-      ++i;
-    }
-  }
+  ReapDrainedLocked();
   std::uint32_t slot = 0;
   while (slot < kMaxPools && slots_[slot].load(std::memory_order_relaxed)) {
     ++slot;
@@ -170,6 +200,7 @@ void Registry::FreeSlot(Pool* pool) {
 
 absl::Status Registry::Destroy(Pool* pool) {
   std::lock_guard<std::mutex> lock(mu_);
+  InsideRegistryScope inside_registry;
   auto it = std::find(pools_.begin(), pools_.end(), pool);
   if (pool == nullptr || it == pools_.end()) {
     return absl::InvalidArgumentError(
@@ -183,22 +214,32 @@ absl::Status Registry::Destroy(Pool* pool) {
     --pool->users_;
     return absl::OkStatus();
   }
+  // Dead first (seq_cst): from here on, objects other threads evict go to
+  // the OS, not into a shared cache nobody would empty again.
+  pool->dead_.store(true, std::memory_order_seq_cst);
   pool->Flush();
+  // `used` before the thread-cache counts: an eviction lowers its thread's
+  // count before `used`, so in this order a concurrent eviction can only
+  // make in_use look larger (a spurious refusal), never hide a live object.
+  std::int64_t used = pool->UsedTotal();
   std::int64_t cached =
       static_cast<std::int64_t>(ThreadState::CountCached(pool->slot_));
-  std::int64_t in_use = pool->UsedTotal() - cached;
+  std::int64_t in_use = used - cached;
   if (in_use > 0) {
+    pool->dead_.store(false, std::memory_order_seq_cst);
     return absl::FailedPreconditionError(absl::StrFormat(
         "pool '%s': %d objects still in use", pool->name_, in_use));
   }
   pools_.erase(it);
+  // Anything evicted while we looked went to the shared cache or the OS.
+  pool->Trim(0);
   if (cached == 0 && pool->allocated_.load(std::memory_order_acquire) == 0) {
     FreeSlot(pool);
     return absl::OkStatus();
   }
   // Other threads still cache some of its objects: they hand them back to
-  // the OS at their next slow path or at exit, and the last one frees it.
-  pool->dead_.store(true, std::memory_order_release);
+  // the OS at their next slow path or at exit, and the last one frees it
+  // (or the next CreatePool or Gc that finds it drained).
   dead_pools_.push_back(pool);
   ThreadState::NoteDeadPool();
   return absl::OkStatus();
@@ -206,6 +247,7 @@ absl::Status Registry::Destroy(Pool* pool) {
 
 void Registry::ReapIfDrained(Pool* pool) {
   std::lock_guard<std::mutex> lock(mu_);
+  InsideRegistryScope inside_registry;
   auto it = std::find(dead_pools_.begin(), dead_pools_.end(), pool);
   if (it == dead_pools_.end()) return;  // reaped by another thread already
   // Objects evicted by a thread that had not yet seen the pool die may have
@@ -244,7 +286,22 @@ std::vector<PoolStats> Registry::AllStats() {
 void Registry::TrimAll() {
   // Under the lock, so that no pool is destroyed while being trimmed.
   std::lock_guard<std::mutex> lock(mu_);
+  InsideRegistryScope inside_registry;
   for (Pool* pool : pools_) pool->Trim(pool->minavail());
+  ReapDrainedLocked();
+}
+
+void Registry::ReapDrainedLocked() {
+  for (std::size_t i = 0; i < dead_pools_.size();) {
+    Pool* dead = dead_pools_[i];
+    dead->Trim(0);
+    if (dead->allocated_.load(std::memory_order_acquire) == 0) {
+      dead_pools_.erase(dead_pools_.begin() + static_cast<std::ptrdiff_t>(i));
+      FreeSlot(dead);
+    } else {
+      ++i;
+    }
+  }
 }
 
 std::vector<Pool*> Registry::Pools() {

@@ -1,5 +1,6 @@
 #include "pool/internal/thread_cache.h"
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -52,7 +53,10 @@ thread_local ThreadExitHook tls_exit_hook;
 }  // namespace
 
 void SetThreadCacheBudget(std::size_t bytes) {
-  g_budget.store(bytes, std::memory_order_relaxed);
+  // Clamped so that per-pool counts (32 bits) and the signed byte counter
+  // cannot overflow.
+  g_budget.store(std::min(bytes, kMaxThreadCacheBudget),
+                 std::memory_order_relaxed);
 }
 
 std::size_t ThreadCacheBudget() {
@@ -142,7 +146,8 @@ void ThreadState::Touch(const Pool& pool) {
     tls_cache_bytes_left += budget - budget_;
     budget_ = budget;
   }
-  if (g_dead_epoch.load(std::memory_order_acquire) != seen_dead_epoch_) {
+  if (g_dead_epoch.load(std::memory_order_acquire) != seen_dead_epoch_ &&
+      !InsideRegistry()) {
     HandBackDeadPools();
   }
   // Move to the front of the LRU: recency is tracked on slow paths only, so
@@ -180,8 +185,8 @@ void ThreadState::EvictOlderHalf(Pool& pool, bool everything) {
     last_kept->next = nullptr;
   }
   StoreCount(head, keep);
-  tls_cache_bytes_left +=
-      static_cast<std::int64_t>(count - keep) * pool.charge_;
+  tls_cache_bytes_left += static_cast<std::int64_t>(count - keep) *
+                          pool.charge_.load(std::memory_order_relaxed);
   pool.EvictChain(chain, count - keep);
 }
 
@@ -193,7 +198,9 @@ void ThreadState::Evict(Pool& freeing) {
   // share (a quarter of the budget) it gives up its older half first.
   std::uint32_t count = LoadCount(heads_[freeing.slot_]);
   if (count >= 2 * Pool::kClusterSize &&
-      static_cast<std::int64_t>(count) * freeing.charge_ >= budget_ / 4) {
+      static_cast<std::int64_t>(count) *
+              freeing.charge_.load(std::memory_order_relaxed) >=
+          budget_ / 4) {
     EvictOlderHalf(freeing, false);
   }
   Registry& registry = Registry::Global();

@@ -3,6 +3,8 @@
 #ifndef POOLKIT_POOL_TYPED_POOL_H_
 #define POOLKIT_POOL_TYPED_POOL_H_
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <new>
 #include <string>
@@ -51,8 +53,18 @@ class TypedPool {
     return TypedPool(*pool);
   }
 
-  // Wraps an existing pool whose objects fit a T.
-  explicit TypedPool(Pool* pool) : pool_(pool) {}
+  // Wraps an existing pool whose objects fit a T; a pool too small or too
+  // little aligned for T is a programming error and stops the program.
+  explicit TypedPool(Pool* pool) : pool_(pool) {
+    if (pool->object_size() < sizeof(T) || pool->alignment() < alignof(T)) {
+      std::fprintf(stderr,
+                   "poolkit: TypedPool: pool '%s' (%zu bytes, aligned %zu) "
+                   "cannot hold a %zu-byte object aligned %zu\n",
+                   pool->name().c_str(), pool->object_size(), pool->alignment(),
+                   sizeof(T), alignof(T));
+      std::abort();
+    }
+  }
 
   // A T built from `args`, or nullptr if the pool cannot allocate. If T's
   // constructor throws, the memory goes back and the exception propagates.

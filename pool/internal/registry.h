@@ -26,6 +26,12 @@ class ThreadState;
 inline constexpr std::uint32_t kMaxSharedBuckets = 16;
 std::uint32_t SharedBucketCount();
 
+// True while the calling thread is inside a registry operation that holds
+// the registry lock. Such an operation may call a user's ObjectAllocator,
+// which may itself use a pool: that pool's slow path must then not re-enter
+// the registry (it would deadlock on the lock it already holds).
+bool InsideRegistry();
+
 class Registry {
  public:
   // Never destroyed: pools may be used from static destructors and from
@@ -65,6 +71,8 @@ class Registry {
   Pool* FindMergeCandidate(const PoolOptions& options, std::size_t size,
                            std::size_t alignment, const Pool* only);
   void FreeSlot(Pool* pool);
+  // Frees every dead pool whose objects have all come back. Holds mu_.
+  void ReapDrainedLocked();
 
   std::mutex mu_;  // pools_, slots_ writes, Pool::users_ and aliases_
   std::vector<Pool*> pools_;

@@ -123,10 +123,17 @@ class DwcasStack {
       return nullptr;
     }
     flush_lock_.LockShared();
-    // A torn read of the two halves is harmless: the CAS compares both.
-    arch::WordPair seen = {
-        arch::LoadWord(&top_.lo, arch::MemoryOrder::kAcquire),
-        arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
+    // Generation first, then head, each acquire so that the head is read
+    // after the generation. Then the pair we use is never newer in its
+    // generation than in its head: if the head was popped after we read the
+    // generation, the real generation is higher and our CAS must fail.
+    // (Head first, then generation, let a pop pair an old head with a newer
+    // generation, read the old head's `next` after its new owner overwrote
+    // it, and succeed once that head was pushed back: garbage installed as
+    // the head. Found in review; reproduced within seconds.)
+    arch::WordPair seen;
+    seen.hi = arch::LoadWord(&top_.hi, arch::MemoryOrder::kAcquire);
+    seen.lo = arch::LoadWord(&top_.lo, arch::MemoryOrder::kAcquire);
     FreeItem* item;
     for (;;) {
       item = ToItem(seen.lo);

@@ -16,6 +16,7 @@ class Pool;
 namespace poolkit::internal {
 
 inline constexpr std::size_t kDefaultThreadCacheBudget = 512 * 1024;
+inline constexpr std::size_t kMaxThreadCacheBudget = std::size_t{1} << 30;
 
 // The per-thread byte budget for thread caches. Threads pick a change up at
 // their next slow-path call.

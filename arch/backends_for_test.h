@@ -16,7 +16,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -195,19 +194,6 @@ class Rendezvous {
   std::atomic<unsigned> phase_{0};
   bool decision_ = true;  // Written by the last arrival, read after phase_.
 };
-
-// Multiplier for the iteration counts of the multi-threaded tests, from the
-// environment variable POOLKIT_STRESS_SCALE (a positive integer, default 1).
-// The defaults are sized to run in well under a second natively and in a few
-// seconds under qemu; raise the scale for a longer soak.
-inline int StressScale() {
-  const char* text = std::getenv("POOLKIT_STRESS_SCALE");
-  if (text == nullptr || *text == '\0') return 1;
-  char* end = nullptr;
-  const long scale = std::strtol(text, &end, 10);
-  if (*end != '\0' || scale < 1 || scale > 1000000) return 1;
-  return static_cast<int>(scale);
-}
 
 }  // namespace poolkit::arch::testing
 

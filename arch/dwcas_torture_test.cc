@@ -20,6 +20,7 @@
 #include "arch/backends_for_test.h"
 #include "arch/word_pair.h"
 #include "gtest/gtest.h"
+#include "testing/stress_util.h"
 
 namespace poolkit::arch {
 namespace {
@@ -28,7 +29,7 @@ using ::poolkit::arch::testing::AvailableBackends;
 using ::poolkit::arch::testing::BackendName;
 using ::poolkit::arch::testing::kAllOrders;
 using ::poolkit::arch::testing::Rendezvous;
-using ::poolkit::arch::testing::StressScale;
+using ::poolkit::testing::Scaled;
 
 constexpr int kThreads = 4;
 constexpr int kPairIterationsPerThread = 100000;
@@ -58,7 +59,7 @@ constexpr bool Intact(const WordPair& pair) { return pair.hi == ~pair.lo; }
 TYPED_TEST(DwcasTortureTest, PairNeverTornAndCountsAddUp) {
   using Backend = TypeParam;
   const int min_steps =
-      kPairIterationsPerThread * StressScale() / kIterationsPerStep;
+      static_cast<int>(Scaled(kPairIterationsPerThread)) / kIterationsPerStep;
   const int max_steps = min_steps * kMaxStretch;
   alignas(64) WordPair shared{0, ~std::uint64_t{0}};
   std::vector<PairCounts> counts(kThreads);
@@ -135,7 +136,7 @@ TYPED_TEST(DwcasTortureTest, PairNeverTornAndCountsAddUp) {
 
 TYPED_TEST(DwcasTortureTest, WordCompareExchangeCounter) {
   using Backend = TypeParam;
-  const int iterations = kWordIterationsPerThread * StressScale();
+  const int iterations = static_cast<int>(Scaled(kWordIterationsPerThread));
   alignas(64) std::uintptr_t counter = 0;
   Rendezvous rendezvous(kThreads);
   std::vector<std::thread> threads;
@@ -158,7 +159,7 @@ TYPED_TEST(DwcasTortureTest, WordCompareExchangeCounter) {
 
 TYPED_TEST(DwcasTortureTest, ExchangeWordLosesAndDuplicatesNothing) {
   using Backend = TypeParam;
-  const int iterations = kWordIterationsPerThread * StressScale();
+  const int iterations = static_cast<int>(Scaled(kWordIterationsPerThread));
   // Thread t puts in tokens t * iterations + 1 ... (t + 1) * iterations and
   // keeps what comes out. Every token must end up exactly once either in
   // some thread's haul or in the slot.

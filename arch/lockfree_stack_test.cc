@@ -22,6 +22,7 @@
 #include "arch/backends_for_test.h"
 #include "arch/word_pair.h"
 #include "gtest/gtest.h"
+#include "testing/stress_util.h"
 
 namespace poolkit::arch {
 namespace {
@@ -29,7 +30,7 @@ namespace {
 using ::poolkit::arch::testing::AvailableBackends;
 using ::poolkit::arch::testing::BackendName;
 using ::poolkit::arch::testing::Rendezvous;
-using ::poolkit::arch::testing::StressScale;
+using ::poolkit::testing::Scaled;
 
 constexpr int kThreads = 4;
 constexpr int kNodes = 16;
@@ -118,7 +119,8 @@ struct Errors {
 
 TYPED_TEST(LockfreeStackTest, NoNodeLostOrDuplicated) {
   using Backend = TypeParam;
-  const int min_steps = kRoundsPerThread * StressScale() / kRoundsPerStep;
+  const int min_steps =
+      static_cast<int>(Scaled(kRoundsPerThread)) / kRoundsPerStep;
   const int max_steps = min_steps * kMaxStretch;
   std::vector<Node> nodes(kNodes);
   GenerationStack<Backend> stack;

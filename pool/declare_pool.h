@@ -44,11 +44,19 @@ class DeclaredPool {
   Pool* pool_;
 };
 
+// The options POOLKIT_DECLARE_POOL uses: a shared pool of `size` bytes.
+inline PoolOptions SharedPoolOptions(const char* name, std::size_t size) {
+  PoolOptions options;
+  options.name = name;
+  options.object_size = size;
+  options.flags = kPoolShared;
+  return options;
+}
+
 }  // namespace poolkit
 
 #define POOLKIT_DECLARE_POOL(variable, name, size) \
-  ::poolkit::DeclaredPool variable(                \
-      ::poolkit::PoolOptions{(name), (size), 0, ::poolkit::kPoolShared})
+  ::poolkit::DeclaredPool variable(::poolkit::SharedPoolOptions((name), (size)))
 
 #define POOLKIT_DECLARE_POOL_WITH_OPTIONS(variable, options) \
   ::poolkit::DeclaredPool variable(options)

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <thread>
 
+#include "debug/guarded_objects.h"
+#include "pool/internal/pool_debug.h"
 #include "pool/internal/registry.h"
 #include "pool/internal/thread_state.h"
 
@@ -24,9 +26,11 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
     : head_offset_(reinterpret_cast<char*>(&internal::tls_local_heads[slot]) -
                    static_cast<char*>(__builtin_thread_pointer())),
       // A thread cache must hold a few clusters of a pool to be of use;
-      // larger objects bypass thread caches.
+      // larger objects bypass thread caches, and so do pools with debugging
+      // aids (their checks live on the slow paths).
       charge_(static_cast<std::int64_t>(size) * 2 * kClusterSize <=
-                      thread_cache_budget
+                          thread_cache_budget &&
+                      !options.debug.AnyObjectAid()
                   ? static_cast<std::int64_t>(size)
                   : kUncacheableCharge),
       slot_(slot),
@@ -43,6 +47,10 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
   std::uint32_t buckets = internal::SharedBucketCount();
   buckets_.reset(new Bucket[buckets]);
   bucket_mask_ = buckets - 1;
+  if (options.debug.AnyObjectAid()) {
+    debug_state_ =
+        std::make_unique<internal::PoolDebugState>(options.debug, name_);
+  }
 }
 
 Pool::~Pool() = default;
@@ -53,10 +61,11 @@ Pool::Bucket& Pool::HomeBucket() const {
   return buckets_[index & bucket_mask_];
 }
 
-void* Pool::AllocZeroed() {
-  void* object = Alloc();
-  if (object != nullptr) std::memset(object, 0, size_);
-  return object;
+void Pool::ZeroObject(void* object) { std::memset(object, 0, size_); }
+
+const DebugOptions& Pool::debug_options() const {
+  static const DebugOptions none;
+  return debug_state_ != nullptr ? debug_state_->options : none;
 }
 
 // ---------------------------------------------------------------------------
@@ -64,6 +73,13 @@ void* Pool::AllocZeroed() {
 // always go the same way.
 
 void Pool::PushShared(FreeItem* cluster) {
+  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+    std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
+    for (FreeItem* item = cluster; item != nullptr; item = item->down) {
+      debug_state_->cold.push_back(item);
+    }
+    return;
+  }
   Bucket& bucket = HomeBucket();
   switch (strategy_) {
     case SharedCacheStrategy::kSpinlock:
@@ -82,6 +98,15 @@ void Pool::PushShared(FreeItem* cluster) {
 }
 
 FreeItem* Pool::PopShared() {
+  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+    // The oldest free object: a cluster of one.
+    std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
+    if (debug_state_->cold.empty()) return nullptr;
+    FreeItem* item = debug_state_->cold.front();
+    debug_state_->cold.pop_front();
+    item->down = nullptr;
+    return item;
+  }
   if (strategy_ == SharedCacheStrategy::kNone) return nullptr;
   internal::ThreadState* ts = internal::ThreadState::Current();
   std::uint32_t start = ts != nullptr ? ts->index() : 0;
@@ -109,6 +134,20 @@ FreeItem* Pool::PopShared() {
 }
 
 FreeItem* Pool::PopAllShared(Bucket& bucket) {
+  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+    if (&bucket != &buckets_[0]) return nullptr;
+    // Every FIFO object as a cluster of one, linked by `next`.
+    std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
+    FreeItem* all = nullptr;
+    while (!debug_state_->cold.empty()) {
+      FreeItem* item = debug_state_->cold.back();
+      debug_state_->cold.pop_back();
+      item->down = nullptr;
+      item->next = all;
+      all = item;
+    }
+    return all;
+  }
   switch (strategy_) {
     case SharedCacheStrategy::kSpinlock:
       return bucket.spinlock.PopAll();
@@ -145,7 +184,10 @@ FreeItem* Pool::AllocFromOs() {
   }
   // Outside any lock (seed 004): the allocator, and the first touch of a
   // fresh page, may be slow; no other thread waits for us here.
-  void* object = allocator_->Allocate(size_, alignment_);
+  void* object =
+      debug_state_ != nullptr && debug_state_->options.Guarded()
+          ? debug::AllocateGuarded(size_, alignment_, this, name_.c_str())
+          : allocator_->Allocate(AllocationSize(), alignment_);
   os_allocs_.fetch_add(1, std::memory_order_relaxed);
   if (object == nullptr) {
     allocated_.fetch_sub(1, std::memory_order_relaxed);
@@ -163,7 +205,11 @@ void Pool::ReleaseToOs(FreeItem* object) {
       buckets_[i].dwcas.ReleaseBarrier();
     }
   }
-  allocator_->Deallocate(object, size_, alignment_);
+  if (debug_state_ != nullptr && debug_state_->options.Guarded()) {
+    debug::ReleaseGuarded(object, debug_state_->options.quarantine);
+  } else {
+    allocator_->Deallocate(object, AllocationSize(), alignment_);
+  }
   os_releases_.fetch_add(1, std::memory_order_relaxed);
   // Last access to the pool on this path: once a destroyed pool's count
   // reaches zero another thread may free it (Registry::ReapIfDrained, which
@@ -214,7 +260,8 @@ void Pool::SampleNeeded() {
 
 bool Pool::KeepSpare() const {
   if (strategy_ == SharedCacheStrategy::kNone ||
-      dead_.load(std::memory_order_relaxed)) {
+      dead_.load(std::memory_order_relaxed) || !keep_spares_ ||
+      (debug_state_ != nullptr && debug_state_->options.uaf)) {
     return false;
   }
   std::int64_t allocated = allocated_.load(std::memory_order_relaxed);
@@ -263,6 +310,12 @@ void Pool::EvictChain(FreeItem* chain, std::uint32_t count) {
 // Slow paths.
 
 void* Pool::AllocSlow() {
+  if (debug_state_ != nullptr) return AllocDebug(__builtin_return_address(0));
+  bool reused;
+  return TakeObject(&reused);
+}
+
+FreeItem* Pool::TakeObject(bool* reused) {
   internal::ThreadState* ts = internal::ThreadState::Current();
   if (ts != nullptr) ts->Touch(*this);
   internal::LocalHead& head = internal::tls_local_heads[slot_];
@@ -293,9 +346,11 @@ void* Pool::AllocSlow() {
     }
     AddUsed(n);
     SampleNeeded();
+    *reused = true;
     return cluster;
   }
 
+  *reused = false;
   FreeItem* object = AllocFromOs();
   if (object == nullptr) return nullptr;
   AddUsed(1);
@@ -303,19 +358,26 @@ void* Pool::AllocSlow() {
   return object;
 }
 
-void Pool::FreeSlow() {
-  internal::LocalHead& head = internal::tls_local_heads[slot_];
+void Pool::FreeSlow(void* object) {
+  // Free() charged the object before coming here: take the charge back,
+  // then either cache the object and evict, or send it on.
+  internal::tls_cache_bytes_left += charge_.load(std::memory_order_relaxed);
+  if (debug_state_ != nullptr) {
+    FreeDebug(object, __builtin_return_address(0));
+    return;
+  }
+  FreeItem* item = static_cast<FreeItem*>(object);
   internal::ThreadState* ts = internal::ThreadState::Current();
   if (ts == nullptr || !thread_cacheable()) {
-    // Take the object Free() just cached back out and send it on.
-    FreeItem* item = head.first;
-    head.first = item->next;
-    internal::StoreCount(head, internal::LoadCount(head) - 1);
-    internal::tls_cache_bytes_left += charge_.load(std::memory_order_relaxed);
     item->next = nullptr;
     EvictChain(item, 1);
     return;
   }
+  internal::LocalHead& head = internal::tls_local_heads[slot_];
+  item->next = head.first;
+  head.first = item;
+  internal::StoreCount(head, internal::LoadCount(head) + 1);
+  internal::tls_cache_bytes_left -= charge_.load(std::memory_order_relaxed);
   ts->Touch(*this);
   ts->Evict(*this);
 }
@@ -379,11 +441,20 @@ PoolStats Pool::CounterStats() const {
   stats.limit_failures = limit_failures_.load(std::memory_order_relaxed);
   stats.os_allocs = os_allocs_.load(std::memory_order_relaxed);
   stats.os_releases = os_releases_.load(std::memory_order_relaxed);
+  if (debug_state_ != nullptr) {
+    stats.debug = FormatDebugOptions(debug_state_->options);
+    stats.injected_failures =
+        debug_state_->injected_failures.load(std::memory_order_relaxed);
+  }
   return stats;
 }
 
 std::size_t Pool::CountSharedForTesting() const {
   std::size_t count = 0;
+  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+    std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
+    return debug_state_->cold.size();
+  }
   for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
     Bucket& bucket = buckets_[i];
     FreeItem* clusters = nullptr;
@@ -409,17 +480,19 @@ std::size_t Pool::CountSharedForTesting() const {
   return count;
 }
 
-void Pool::SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook,
-                                     void* arg) {
+void Pool::SetPopHookForTesting(internal::PopHook hook, void* arg) {
   for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
     buckets_[i].dwcas.SetPopHookForTesting(hook, arg);
+    buckets_[i].xchg.SetPopHookForTesting(hook, arg);
   }
 }
 
-void Pool::SetDwcasReleaseBarrierForTesting(bool enabled) {
+void Pool::SetDwcasFlushLockForTesting(bool enabled) {
   for (std::uint32_t i = 0; i <= bucket_mask_; ++i) {
-    buckets_[i].dwcas.SetReleaseBarrierForTesting(enabled);
+    buckets_[i].dwcas.SetFlushLockForTesting(enabled);
   }
 }
+
+void Pool::SetKeepSparesForTesting(bool enabled) { keep_spares_ = enabled; }
 
 }  // namespace poolkit

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "arch/owned_counter.h"
+#include "debug/debug_options.h"
+#include "debug/object_tag.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/shared_stacks.h"
 #include "pool/internal/thread_cache.h"
@@ -27,8 +29,15 @@
 
 #if defined(__GNUC__)
 #define POOLKIT_PREDICT_FALSE(x) (__builtin_expect(!!(x), 0))
+// Inlined even at -O0: the fast path must be the same code in every build,
+// and a slow path's return address must be the caller's code (caller
+// tracing), not a poolkit function.
+#define POOLKIT_ALWAYS_INLINE inline __attribute__((always_inline))
+#define POOLKIT_NOINLINE __attribute__((noinline))
 #else
 #define POOLKIT_PREDICT_FALSE(x) (x)
+#define POOLKIT_ALWAYS_INLINE inline
+#define POOLKIT_NOINLINE
 #endif
 
 namespace poolkit {
@@ -36,6 +45,7 @@ namespace poolkit {
 namespace internal {
 class Registry;
 class ThreadState;
+struct PoolDebugState;
 }  // namespace internal
 
 class Pool {
@@ -44,8 +54,13 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   // One object of object_size() bytes, aligned to alignment(); nullptr if the
-  // pool is at its limit or the OS allocator failed (both counted).
-  void* Alloc() {
+  // pool is at its limit, the OS allocator failed or a failure was injected
+  // (all counted).
+  //
+  // Pools with debugging aids (PoolOptions::debug, POOLKIT_DEBUG) never
+  // cache objects per thread, so both calls below always take their slow
+  // path for them, where the aids live: the fast path has no debug test.
+  POOLKIT_ALWAYS_INLINE void* Alloc() {
     internal::LocalHead& head = ThisThreadsHead();
     internal::FreeItem* item = head.first;
     if (POOLKIT_PREDICT_FALSE(item == nullptr)) return AllocSlow();
@@ -56,22 +71,28 @@ class Pool {
   }
 
   // Like Alloc(), with the object's bytes set to zero.
-  void* AllocZeroed();
+  POOLKIT_ALWAYS_INLINE void* AllocZeroed() {
+    void* object = Alloc();
+    if (object != nullptr) ZeroObject(object);
+    return object;
+  }
 
   // Gives back an object of this pool. Free(nullptr) does nothing.
-  void Free(void* object) {
+  POOLKIT_ALWAYS_INLINE void Free(void* object) {
     if (object == nullptr) return;
+    // Charge first: over budget, or an object that thread caches never hold
+    // (too big, or a pool with debugging aids: their charge exceeds any
+    // budget), goes to the slow path before anything is written into it.
+    if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -=
+                               charge_.load(std::memory_order_relaxed)) < 0)) {
+      FreeSlow(object);
+      return;
+    }
     internal::LocalHead& head = ThisThreadsHead();
     internal::FreeItem* item = static_cast<internal::FreeItem*>(object);
     item->next = head.first;
     head.first = item;
     arch::OwnerAdd(&head.count, 1);
-    // Over budget (or an object too big for thread caches, whose charge
-    // exceeds any budget): let the slow path evict.
-    if (POOLKIT_PREDICT_FALSE((internal::tls_cache_bytes_left -=
-                               charge_.load(std::memory_order_relaxed)) < 0)) {
-      FreeSlow();
-    }
   }
 
   // Returns every object in the shared cache to the OS allocator; the
@@ -90,6 +111,8 @@ class Pool {
   std::size_t object_size() const { return size_; }
   std::size_t alignment() const { return alignment_; }
   SharedCacheStrategy strategy() const { return strategy_; }
+  // The debugging aids in force (the pool's options with POOLKIT_DEBUG's).
+  const DebugOptions& debug_options() const;
   std::uint32_t flags() const { return flags_; }
   std::size_t minavail() const { return minavail_; }
   std::size_t limit() const { return limit_; }
@@ -99,9 +122,16 @@ class Pool {
     return charge_.load(std::memory_order_relaxed) < kUncacheableCharge;
   }
 
-  // Test hooks for the dwcas strategy (see DwcasStack); no effect on others.
-  void SetDwcasPopHookForTesting(internal::DwcasStack::PopHook hook, void* arg);
-  void SetDwcasReleaseBarrierForTesting(bool enabled);
+  // Test hooks (the seed-003 race made reproducible). A callback in the
+  // dwcas and xchg strategies' pop, between taking the head and reading its
+  // `next` (see shared_stacks.h); no effect on other strategies.
+  void SetPopHookForTesting(internal::PopHook hook, void* arg);
+  // false: the dwcas strategy runs without its flush lock (seed 001: pops
+  // do not take it, releases to the OS do not wait for pops).
+  void SetDwcasFlushLockForTesting(bool enabled);
+  // false: every object freed is returned to the OS at once (as past the
+  // needed-average limit), instead of what KeepSpare() decides.
+  void SetKeepSparesForTesting(bool enabled);
 
   // Objects in the shared cache, found by walking it. Exact only while no
   // other thread uses the pool.
@@ -144,8 +174,26 @@ class Pool {
   // Stats() without the registry-owned fields (users, aliases).
   PoolStats CounterStats() const;
 
-  void* AllocSlow();
-  void FreeSlow();
+  // Out of line and never inlined: their return address is the caller's
+  // (caller tracing).
+  POOLKIT_NOINLINE void* AllocSlow();
+  POOLKIT_NOINLINE void FreeSlow(void* object);
+  void ZeroObject(void* object);
+  // An object from the shared cache or the OS, counted in `used`; `reused`
+  // says which. nullptr on failure (counted).
+  internal::FreeItem* TakeObject(bool* reused);
+
+  // Debugging aids (pool_debug.cc), only for pools with debug_state_.
+  void* AllocDebug(const void* caller);
+  void FreeDebug(void* object, const void* caller);
+  // The tag of one of our objects (guarded record or trailer).
+  debug::ObjectTag* TagOf(void* object) const;
+  [[noreturn]] void ReportMisuse(const char* fault, const void* object,
+                                 const char* detail,
+                                 const debug::ObjectTag* tag) const;
+  // Bytes asked of the OS allocator per object: the object, and the debug
+  // tag after it when the pool records tags in objects.
+  std::size_t AllocationSize() const;
 
   // Shared cache, by strategy.
   void PushShared(internal::FreeItem* cluster);
@@ -190,6 +238,9 @@ class Pool {
 
   std::unique_ptr<Bucket[]> buckets_;
   std::uint32_t bucket_mask_ = 0;
+  // Null unless the pool has debugging aids.
+  std::unique_ptr<internal::PoolDebugState> debug_state_;
+  bool keep_spares_ = true;  // SetKeepSparesForTesting
 
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};

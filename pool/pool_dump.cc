@@ -81,6 +81,10 @@ std::string FormatPoolsText(const std::vector<PoolStats>& pools) {
     for (const std::string& alias : s.aliases) {
       out += absl::StrFormat("  (merged: %s)\n", alias);
     }
+    if (!s.debug.empty()) {
+      out += absl::StrFormat("  (debug: %s; %d injected failures)\n", s.debug,
+                             s.injected_failures);
+    }
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }
@@ -106,13 +110,14 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"allocated_bytes\": %d, \"used\": %d, \"in_use\": %d, "
         "\"thread_cached\": %d, \"thread_cached_approximate\": true, "
         "\"shared_cached\": %d, \"needed_avg\": %d, \"failed\": %d, "
-        "\"limit_failures\": %d, \"os_allocs\": %d, \"os_releases\": %d}",
+        "\"limit_failures\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
+        "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.limit,
         s.users, s.thread_cacheable ? "true" : "false", JsonString(s.allocator),
         s.allocated, s.allocated_bytes, s.used, s.in_use, s.thread_cached,
         s.shared_cached, s.needed_avg, s.failed, s.limit_failures, s.os_allocs,
-        s.os_releases);
+        s.os_releases, JsonString(s.debug), s.injected_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

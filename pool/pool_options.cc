@@ -69,6 +69,16 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "limit: must be at most %d, got %d", kMaxLimit, options.limit));
   }
+  if (!(options.debug.fail_percent >= 0 && options.debug.fail_percent <= 100)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("debug.fail_percent: must be 0 to 100, got %g",
+                        options.debug.fail_percent));
+  }
+  if (options.debug.quarantine > kMaxQuarantine) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("debug.quarantine: must be at most %d, got %d",
+                        kMaxQuarantine, options.debug.quarantine));
+  }
   if (options.limit != 0 && options.minavail > options.limit) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "minavail: %d exceeds limit %d", options.minavail, options.limit));

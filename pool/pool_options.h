@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "debug/debug_options.h"
 #include "pool/object_allocator.h"
 
 namespace poolkit {
@@ -63,8 +64,11 @@ struct PoolOptions {
   // nullptr and counts a failure.
   std::size_t limit = 0;
   // Where objects come from; nullptr = MallocAllocator(). Must outlive the
-  // pool.
+  // pool. (Guarded debug pools map their objects themselves.)
   ObjectAllocator* allocator = nullptr;
+  // Debugging aids for this pool, added to those of POOLKIT_DEBUG. Pools
+  // merge only with pools that have the same aids.
+  DebugOptions debug;
 };
 
 // OK, or InvalidArgument naming the offending field.

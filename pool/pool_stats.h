@@ -29,6 +29,8 @@ struct PoolStats {
   int users = 0;
   bool thread_cacheable = true;
   const char* allocator = "";
+  // The debugging aids in force, in POOLKIT_DEBUG's form ("" if none).
+  std::string debug;
 
   // Objects obtained from the OS allocator and not yet given back.
   std::int64_t allocated = 0;
@@ -53,6 +55,8 @@ struct PoolStats {
   // in a steady state these stop moving.
   std::uint64_t os_allocs = 0;
   std::uint64_t os_releases = 0;
+  // Allocations failed on purpose (fault injection); counted in `failed`.
+  std::uint64_t injected_failures = 0;
 };
 
 }  // namespace poolkit

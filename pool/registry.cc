@@ -68,6 +68,26 @@ Registry& Registry::Global() {
   return *registry;
 }
 
+// POOLKIT_DEBUG is read during start-up (static initialisation of this
+// library), so that a malformed value stops the program before main()
+// rather than at its first CreatePool().
+namespace {
+const bool debug_env_read_at_start_up = (DebugOptionsFromEnv(), true);
+}  // namespace
+
+std::string Registry::NameOfPoolForReport(const void* address) {
+  // A report from inside a registry operation must not wait for the lock
+  // that operation holds.
+  if (InsideRegistry()) return "";
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::vector<Pool*>* list : {&pools_, &dead_pools_}) {
+    for (const Pool* pool : *list) {
+      if (pool == address) return pool->name_;
+    }
+  }
+  return "";
+}
+
 Pool* Registry::FindByName(std::string_view name) const {
   for (Pool* pool : pools_) {
     if (pool->name_ == name) return pool;
@@ -91,7 +111,8 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
     if (only != nullptr && pool != only) continue;
     if ((pool->flags_ & kPoolShared) == 0) continue;
     if (pool->strategy_ != options.strategy || pool->allocator_ != allocator ||
-        pool->limit_ != options.limit || pool->alignment_ < alignment) {
+        pool->limit_ != options.limit || pool->alignment_ < alignment ||
+        pool->debug_options() != options.debug) {
       continue;
     }
     int rank;
@@ -120,9 +141,15 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
   return best;
 }
 
-absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
-  absl::Status valid = ValidatePoolOptions(options);
+absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
+  absl::Status valid = ValidatePoolOptions(asked);
   if (!valid.ok()) return valid;
+  // The pool's own aids and the process-wide ones.
+  PoolOptions options = asked;
+  options.debug = CombineDebugOptions(asked.debug, DebugOptionsFromEnv());
+  // no-merge also lets a second shared pool of the same name exist, so that
+  // a program that relies on merging still runs under it.
+  const bool no_merge = options.debug.no_merge;
   const std::size_t size = EffectiveSize(options);
   const std::size_t alignment = EffectiveAlignment(options);
 
@@ -131,7 +158,8 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& options) {
   // A name belongs to one pool: if it is taken, only its owner may be
   // merged with.
   Pool* owner = FindByName(options.name);
-  if ((options.flags & kPoolShared) != 0) {
+  if (no_merge && (options.flags & kPoolShared) != 0) owner = nullptr;
+  if ((options.flags & kPoolShared) != 0 && !no_merge) {
     Pool* pool = FindMergeCandidate(options, size, alignment, owner);
     std::int64_t none = 0;
     if (pool != nullptr && pool->size_ < size &&

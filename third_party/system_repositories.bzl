@@ -63,7 +63,7 @@ _ABSEIL_TARGETS = {
     },
     "absl/strings": {
         "str_format": ["absl_str_format_internal", "absl_strings"],
-        "strings": ["absl_strings", "absl_strings_internal"],
+        "strings": ["absl_strings", "absl_strings_internal", "absl_throw_delegate"],
     },
     "absl/synchronization": {
         "synchronization": ["absl_synchronization"],

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,9 @@ class Registry {
   Pool* Find(std::string_view name);
   // Live (not destroyed) pools, in creation order.
   std::vector<Pool*> Pools();
+  // The name of the pool at this address (live or draining), or "" if none:
+  // for debug reports, which may hold a pointer to anything.
+  std::string NameOfPoolForReport(const void* address);
 
   // Statistics of one pool / of every live pool, registry fields included.
   PoolStats StatsOf(const Pool& pool);

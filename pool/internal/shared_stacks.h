@@ -28,6 +28,10 @@ inline FreeItem* ToItem(std::uintptr_t word) {
   return reinterpret_cast<FreeItem*>(word);
 }
 
+// Test hook (the seed-003 race made reproducible): called by a pop between
+// taking the head and reading its `next`, with that head.
+using PopHook = void (*)(void* arg, FreeItem* head);
+
 // Seed 002: one lock around every access. A pop reads `head->next` under the
 // lock, and nothing can remove (let alone free) `head` while the lock is held,
 // so releasing objects to the OS anywhere else is always safe.
@@ -122,7 +126,8 @@ class DwcasStack {
     if (arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0) {
       return nullptr;
     }
-    flush_lock_.LockShared();
+    const bool locked = flush_lock_enabled_;
+    if (locked) flush_lock_.LockShared();
     // Generation first, then head, each acquire so that the head is read
     // after the generation. Then the pair we use is never newer in its
     // generation than in its head: if the head was popped after we read the
@@ -148,7 +153,7 @@ class DwcasStack {
         break;
       }
     }
-    flush_lock_.UnlockShared();
+    if (locked) flush_lock_.UnlockShared();
     return item;
   }
 
@@ -170,20 +175,20 @@ class DwcasStack {
   // reading its `next`. New pops cannot reach the object any more (it was
   // popped), so one empty exclusive section is enough.
   void ReleaseBarrier() {
-    if (!barrier_enabled_) return;
+    if (!flush_lock_enabled_) return;
     flush_lock_.Lock();
     flush_lock_.Unlock();
   }
 
   // Test hooks (the seed-003 race made reproducible): a callback between a
   // pop's read of the head and its read of head->next, and a switch that
-  // turns ReleaseBarrier() into a no-op.
-  using PopHook = void (*)(void* arg, FreeItem* head);
+  // runs the stack without its flush lock in pops and releases (seed 001;
+  // PopAll keeps it, which then excludes nobody).
   void SetPopHookForTesting(PopHook hook, void* arg) {
     pop_hook_arg_ = arg;
     pop_hook_ = hook;
   }
-  void SetReleaseBarrierForTesting(bool enabled) { barrier_enabled_ = enabled; }
+  void SetFlushLockForTesting(bool enabled) { flush_lock_enabled_ = enabled; }
   FreeItem* PeekForTesting() const { return ToItem(top_.lo); }
 
  private:
@@ -191,7 +196,7 @@ class DwcasStack {
   SharedSpinLock flush_lock_;
   PopHook pop_hook_ = nullptr;
   void* pop_hook_arg_ = nullptr;
-  bool barrier_enabled_ = true;
+  bool flush_lock_enabled_ = true;
 };
 
 // Seed 003: a self-locked head. A pop swaps the BUSY sentinel into the head
@@ -226,6 +231,7 @@ class XchgStack {
     std::uintptr_t item = Lock();
     if (item == 0) return nullptr;
     FreeItem* cluster = ToItem(item);
+    if (pop_hook_ != nullptr) pop_hook_(pop_hook_arg_, cluster);
     // Release: our read of cluster->next completes before anybody can pop
     // the next cluster (and a thread that pops it sees a consistent head).
     arch::StoreWord(&head_, ToWord(cluster->next), arch::MemoryOrder::kRelease);
@@ -239,6 +245,11 @@ class XchgStack {
   }
 
   FreeItem* PeekForTesting() const { return ToItem(head_); }
+  // Called between taking the head (BUSY installed) and reading its `next`.
+  void SetPopHookForTesting(PopHook hook, void* arg) {
+    pop_hook_arg_ = arg;
+    pop_hook_ = hook;
+  }
 
  private:
   // Swaps BUSY into the head and returns what was there. A non-zero result
@@ -266,6 +277,8 @@ class XchgStack {
   }
 
   std::uintptr_t head_ = 0;
+  PopHook pop_hook_ = nullptr;
+  void* pop_hook_arg_ = nullptr;
 };
 
 }  // namespace poolkit::internal

@@ -1,0 +1,36 @@
+// The one way the debug layer reports misuse: a message on stderr that names
+// the fault, the pool, the pointer and, where known, the last callers, then
+// abort(). Async-signal-safe (fixed buffers, write(2), absl::Symbolize), so
+// the guard-page fault handler uses it too.
+#ifndef POOLKIT_DEBUG_REPORT_H_
+#define POOLKIT_DEBUG_REPORT_H_
+
+#include <cstddef>
+
+#include "debug/object_tag.h"
+
+namespace poolkit::debug {
+
+struct FaultReport {
+  // What went wrong, e.g. "double free", "use after free".
+  const char* fault = "";
+  // The pool the object was given to (or freed into), may be null.
+  const char* pool = nullptr;
+  const void* object = nullptr;
+  std::size_t object_size = 0;
+  // One more line of detail (may be null): offsets, the other pool...
+  const char* detail = nullptr;
+  // Last alloc/free callers, if recorded (may be null).
+  const ObjectTag* tag = nullptr;
+};
+
+// Prints the report and aborts.
+[[noreturn]] void ReportFaultAndAbort(const FaultReport& report);
+
+// Writes "name (0xADDR)" for a code address into `out`, or "unknown" for
+// null. Async-signal-safe.
+void DescribeCodeAddress(const void* address, char* out, std::size_t size);
+
+}  // namespace poolkit::debug
+
+#endif  // POOLKIT_DEBUG_REPORT_H_

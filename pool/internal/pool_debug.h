@@ -1,0 +1,33 @@
+// The state a pool with debugging aids keeps beside its ordinary fields.
+#ifndef POOLKIT_POOL_INTERNAL_POOL_DEBUG_H_
+#define POOLKIT_POOL_INTERNAL_POOL_DEBUG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string_view>
+
+#include "debug/debug_options.h"
+#include "debug/fault_injection.h"
+#include "pool/internal/free_item.h"
+
+namespace poolkit::internal {
+
+struct PoolDebugState {
+  PoolDebugState(const DebugOptions& debug_options, std::string_view name)
+      : options(debug_options),
+        injector(debug_options.fail_percent, debug_options.fail_seed, name) {}
+
+  const DebugOptions options;
+  debug::FaultInjector injector;
+  std::atomic<std::uint64_t> injected_failures{0};
+  // cold-first: the shared cache is this FIFO instead of the strategy's
+  // stack (a debugging aid: speed does not matter, age does).
+  std::mutex cold_mu;
+  std::deque<FreeItem*> cold;
+};
+
+}  // namespace poolkit::internal
+
+#endif  // POOLKIT_POOL_INTERNAL_POOL_DEBUG_H_

@@ -124,8 +124,8 @@ absl::StatusOr<DebugOptions> ParseDebugOptions(std::string_view text_in) {
     } else if (name == "quarantine") {
       if (!has_value || !absl::SimpleAtoi(value, &options.quarantine) ||
           options.quarantine > kMaxQuarantine) {
-        return BadItem(item, absl::StrFormat("quarantine wants 0 to %d:",
-                                             kMaxQuarantine));
+        return BadItem(
+            item, absl::StrFormat("quarantine wants 0 to %d:", kMaxQuarantine));
       }
     } else {
       return BadItem(item, "unknown option");

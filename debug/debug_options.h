@@ -57,8 +57,8 @@ struct DebugOptions {
   // True if any aid that changes how objects are handled is on (everything
   // but no_merge, which only matters to CreatePool).
   bool AnyObjectAid() const {
-    return guarded || uaf || tag || integrity || caller || poison ||
-           no_cache || cold_first || fail_percent > 0;
+    return guarded || uaf || tag || integrity || caller || poison || no_cache ||
+           cold_first || fail_percent > 0;
   }
   bool Guarded() const { return guarded || uaf; }
 

@@ -61,7 +61,8 @@ Tables& GetTables() {
 }
 
 std::size_t PageSize() {
-  static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  static const std::size_t page =
+      static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   return page;
 }
 
@@ -69,9 +70,9 @@ Record* NewRecordLocked(Tables& tables) {
   if (tables.free_records == nullptr) {
     std::size_t index = g_chunk_count.load(std::memory_order_relaxed);
     if (index == kMaxChunks) return nullptr;
-    void* memory = mmap(nullptr, sizeof(Record) * kChunkRecords,
-                        PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    void* memory =
+        mmap(nullptr, sizeof(Record) * kChunkRecords, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) return nullptr;
     Record* chunk = static_cast<Record*>(memory);
     for (std::size_t i = 0; i < kChunkRecords; ++i) {
@@ -166,7 +167,8 @@ void ChainToPrevious(int signal, siginfo_t* info, void* context) {
 }
 
 void HandleFault(int signal, siginfo_t* info, void* context) {
-  const std::uintptr_t address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  const std::uintptr_t address =
+      reinterpret_cast<std::uintptr_t>(info->si_addr);
   const std::size_t chunks = g_chunk_count.load(std::memory_order_acquire);
   for (std::size_t c = 0; c < chunks; ++c) {
     Record* chunk = g_chunks[c].load(std::memory_order_acquire);
@@ -186,9 +188,9 @@ void HandleFault(int signal, siginfo_t* info, void* context) {
       report.detail = detail;
       if (address < DataBegin(r)) {
         report.fault = "underflow (guard page before the object)";
-        std::snprintf(detail, sizeof(detail),
-                      "access at %p, %zu bytes before the object",
-                      info->si_addr, static_cast<std::size_t>(r.object - address));
+        std::snprintf(
+            detail, sizeof(detail), "access at %p, %zu bytes before the object",
+            info->si_addr, static_cast<std::size_t>(r.object - address));
       } else if (address >= DataEnd(r)) {
         report.fault = "overflow (guard page after the object)";
         std::snprintf(detail, sizeof(detail),

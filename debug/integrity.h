@@ -22,8 +22,8 @@ struct PatternBreach {
 
 // The first byte of [skip, size) that differs from the pattern; false if
 // none does.
-bool FindIntegrityBreach(const void* object, std::size_t size,
-                         std::size_t skip, PatternBreach* breach);
+bool FindIntegrityBreach(const void* object, std::size_t size, std::size_t skip,
+                         PatternBreach* breach);
 
 // The pattern byte for an address (exposed for tests).
 inline std::uint8_t IntegrityPatternByte(std::uintptr_t address) {

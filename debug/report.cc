@@ -41,9 +41,8 @@ void DescribeCodeAddress(const void* address, char* out, std::size_t size) {
 void ReportFaultAndAbort(const FaultReport& report) {
   char text[2048];
   int length = std::snprintf(
-      text, sizeof(text),
-      "poolkit: %s in pool '%s': object %p (%zu bytes)\n", report.fault,
-      report.pool != nullptr ? report.pool : "?", report.object,
+      text, sizeof(text), "poolkit: %s in pool '%s': object %p (%zu bytes)\n",
+      report.fault, report.pool != nullptr ? report.pool : "?", report.object,
       report.object_size);
   // One line: a label and its value.
   auto append = [&](const char* label, const char* value) {

@@ -1,13 +1,14 @@
 // The debugging aids of a pool (PoolOptions::debug, POOLKIT_DEBUG): the
 // slow-path halves of Alloc() and Free() for pools that have any. Such pools
 // never cache objects per thread, so every call comes through here.
+#include "pool/internal/pool_debug.h"
+
 #include <cstdio>
 #include <cstring>
 
 #include "debug/guarded_objects.h"
 #include "debug/integrity.h"
 #include "debug/report.h"
-#include "pool/internal/pool_debug.h"
 #include "pool/internal/registry.h"
 #include "pool/pool.h"
 
@@ -47,8 +48,7 @@ debug::ObjectTag* Pool::TagOf(void* object) const {
 }
 
 void Pool::ReportMisuse(const char* fault, const void* object,
-                        const char* detail,
-                        const debug::ObjectTag* tag) const {
+                        const char* detail, const debug::ObjectTag* tag) const {
   debug::FaultReport report;
   report.fault = fault;
   report.pool = name_.c_str();
@@ -72,8 +72,7 @@ void* Pool::AllocDebug(const void* caller) {
   if (object == nullptr) return nullptr;
 
   debug::ObjectTag* tag = TagOf(object);
-  if (reused && tag != nullptr &&
-      tag->owner_word != debug::FreeTagWord(this)) {
+  if (reused && tag != nullptr && tag->owner_word != debug::FreeTagWord(this)) {
     // A free object of ours whose tag changed: the object before it (or a
     // stray pointer) wrote past its end while it was free.
     char detail[96];
@@ -137,11 +136,10 @@ void Pool::FreeDebug(void* object, const void* caller) {
     }
     if (tag->owner_word != debug::LiveTagWord(this)) {
       std::string owner = internal::Registry::Global().NameOfPoolForReport(
-          reinterpret_cast<const void*>(tag->owner_word &
-                                        ~debug::kTagFreeBit));
+          reinterpret_cast<const void*>(tag->owner_word & ~debug::kTagFreeBit));
       if (!owner.empty()) {
-        std::snprintf(detail, sizeof(detail),
-                      "the object belongs to pool '%s'", owner.c_str());
+        std::snprintf(detail, sizeof(detail), "the object belongs to pool '%s'",
+                      owner.c_str());
         ReportMisuse("free into the wrong pool", object, detail, tag);
       }
       std::snprintf(detail, sizeof(detail),

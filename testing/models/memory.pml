@@ -1,0 +1,180 @@
+/*
+ * memory.pml: the memory every stack model shares (included first by
+ * spinlock.pml, dwcas.pml and xchg.pml; not a model on its own).
+ *
+ * Memory is a fixed array of NNODES objects, 1..NNODES (0 is the null
+ * pointer). Each object has
+ *   next[x]   its first word, FreeItem::next (pool/internal/free_item.h);
+ *   where[x]  a ghost: IN_STACK (reachable from the stack's head), OWNED
+ *             (popped, allocated from the OS, or detached by a flush: held
+ *             by thread owner[x]), or FREED (returned to the OS, or not yet
+ *             allocated from it: unmapped memory).
+ *
+ * A cluster is modelled by its first object only, one node per cluster:
+ * the stacks read and write nothing of a cluster but its first object's
+ * `next` (Push writes cluster->next, Pop reads head->next, PopAll detaches
+ * the chain of first objects). `down` and the other objects of a cluster are
+ * touched only by the cluster's owner after the stack has handed it over
+ * (Pool::AllocSlow, Pool::ReleaseClusterToOs, the count in Pool::Trim), and
+ * ReleaseClusterToOs releases a cluster one object at a time, each through
+ * Pool::ReleaseToOs and its barrier: a run of the model's one-object
+ * releases. A node therefore stands for a one-object cluster and for the
+ * head of a larger one alike, and pushing "a cluster" is pushing its node.
+ *
+ * Every read of `next` goes through read_next(), which asserts the pointer
+ * is a real object (not null, not the BUSY sentinel, not garbage) and that
+ * the object is not FREED: reading an unmapped object's `next` is the crash
+ * of seed 003. Every write goes through write_next(), which asserts the
+ * writer owns the object.
+ *
+ * Sequential consistency: every shared access is one Promela step, in the
+ * order the C++ performs them. The C++ memory orders (acquire/release) are
+ * not modelled; the stress and TSan tests cover those.
+ */
+
+#ifndef NTHREADS
+#define NTHREADS 3 /* threads (Thread(0) is the only one that may flush) */
+#endif
+#ifndef OPS
+#define OPS 3 /* operations per thread */
+#endif
+#define NNODES 3 /* objects; node n3 starts in the OS, n1 -> n2 in the stack */
+
+#define NIL 0
+#define JUNK (NNODES + 1) /* what a user's write leaves in `next` */
+#define VALID(x) ((x) >= 1 && (x) <= NNODES)
+
+mtype = { FREED, IN_STACK, OWNED };
+
+mtype where[NNODES + 1];
+byte owner[NNODES + 1];
+byte next[NNODES + 1];
+byte done;                /* threads that have finished their operations */
+byte mid_pop[NTHREADS];   /* ghost: the head a pop has read and not yet
+                             dereferenced (NIL when none) */
+
+#define OWNS(me, x) (where[x] == OWNED && owner[x] == (me))
+#define HAS_OWNED(me) (OWNS(me, 1) || OWNS(me, 2) || OWNS(me, 3))
+#define HAS_FREED (where[1] == FREED || where[2] == FREED || where[3] == FREED)
+#define MID_POP_ON(x) (mid_pop[0] == (x) || mid_pop[1] == (x) || \
+                       mid_pop[NTHREADS - 1] == (x))
+
+/* v = x->next. The dereference a crash would happen at. */
+inline read_next(me, x, v) {
+  atomic {
+    if
+    :: VALID(x) && where[x] == FREED ->
+       printf("@@ T%d reads n%d->next, but n%d was returned to the OS: USE AFTER FREE\n", me, x, x)
+    :: else
+    fi;
+    assert(VALID(x));
+    assert(where[x] != FREED);
+    v = next[x]
+  }
+}
+
+/* x->next = v, by x's owner. */
+inline write_next(me, x, v) {
+  assert(OWNS(me, x));
+  next[x] = v
+}
+
+/* Ghost: x leaves the stack for thread me (a successful pop). */
+inline take(me, x) {
+  assert(VALID(x));
+  assert(where[x] == IN_STACK); /* not handed out twice, not freed */
+  where[x] = OWNED;
+  owner[x] = me
+}
+
+/* Ghost: x enters the stack (a successful push). */
+inline put(me, x) {
+  assert(OWNS(me, x));
+  where[x] = IN_STACK;
+  owner[x] = 0
+}
+
+/* Ghost: the whole list from `first` leaves the stack for thread me (a
+ * successful PopAll). Uses the caller's local t. */
+inline take_chain(me, first) {
+  t = first;
+  do
+  :: t == NIL -> break
+  :: else -> take(me, t); t = next[t] /* a cycle revisits an OWNED node */
+  od
+}
+
+/* The object goes back to the OS (allocator_->Deallocate): its memory may
+ * be unmapped from now on. */
+inline free_node(me, x) {
+  atomic {
+    assert(OWNS(me, x));
+    printf("@@ T%d returns n%d to the OS\n", me, x);
+    where[x] = FREED;
+    owner[x] = 0;
+    next[x] = NIL
+  }
+}
+
+/* Pool::AllocFromOs: a fresh object (maybe an address freed earlier). One
+ * step: the pick and the guard cannot be separated by another thread. */
+inline alloc_from_os(me, x) {
+  atomic {
+    HAS_FREED; /* the guard: executable only while some object is in the OS */
+    if
+    :: where[1] == FREED -> x = 1
+    :: where[2] == FREED -> x = 2
+    :: where[3] == FREED -> x = 3
+    fi;
+    where[x] = OWNED;
+    owner[x] = me;
+    next[x] = JUNK;
+    printf("@@ T%d AllocFromOs: gets n%d\n", me, x)
+  }
+}
+
+/* Pick an object thread me owns (guarded by HAS_OWNED(me)). */
+inline pick_owned(me, x) {
+  if
+  :: OWNS(me, 1) -> x = 1
+  :: OWNS(me, 2) -> x = 2
+  :: OWNS(me, 3) -> x = 3
+  fi
+}
+
+/* The caller (AllocSlow's caller) uses a popped object: its first word may
+ * be overwritten by anything. */
+inline use_object(me, x) {
+  if
+  :: write_next(me, x, JUNK)
+  :: skip
+  fi
+}
+
+/* The stack is well formed: the list from the logical head is acyclic, made
+ * of real objects, all IN_STACK, and every IN_STACK object is on it (none
+ * lost). Uses locals p, cnt, i. */
+inline check_list(top) {
+  p = top;
+  cnt = 0;
+  do
+  :: p == NIL -> break
+  :: else ->
+     assert(VALID(p));
+     assert(where[p] == IN_STACK);
+     cnt++;
+     assert(cnt <= NNODES); /* acyclic */
+     p = next[p]
+  od;
+  i = 1;
+  do
+  :: i <= NNODES ->
+     if
+     :: where[i] == IN_STACK -> cnt--
+     :: else
+     fi;
+     i++
+  :: else -> break
+  od;
+  assert(cnt == 0) /* every IN_STACK object is reachable */
+}

@@ -158,6 +158,15 @@ std::string FormatDebugOptions(const DebugOptions& options) {
   return absl::StrJoin(items, ",");
 }
 
+DebugOptions NormalizeDebugOptions(const DebugOptions& options) {
+  DebugOptions out = options;
+  const DebugOptions defaults;
+  if (out.fail_percent == 0) out.fail_seed = defaults.fail_seed;
+  if (!out.poison) out.poison_byte = defaults.poison_byte;
+  if (!out.Guarded()) out.quarantine = defaults.quarantine;
+  return out;
+}
+
 DebugOptions CombineDebugOptions(const DebugOptions& a, const DebugOptions& b) {
   DebugOptions out = a;
   out.guarded |= b.guarded;

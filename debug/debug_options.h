@@ -79,6 +79,11 @@ absl::StatusOr<DebugOptions> ParseDebugOptions(std::string_view text);
 // The options in the form ParseDebugOptions() reads; "" when none are on.
 std::string FormatDebugOptions(const DebugOptions& options);
 
+// The same options with the fields that have no effect reset (the seed
+// without a failure rate, the poison byte without poison, the quarantine of
+// an unguarded pool), so that equal behaviour compares equal.
+DebugOptions NormalizeDebugOptions(const DebugOptions& options);
+
 // Every aid switched on in either (numbers: the larger rate and quarantine,
 // `a`'s seed and poison byte when both set them).
 DebugOptions CombineDebugOptions(const DebugOptions& a, const DebugOptions& b);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,7 +21,13 @@ void WriteAll(const char* text, std::size_t length) {
   }
 }
 
+std::atomic<FaultObserver> g_observer{nullptr};
+
 }  // namespace
+
+void SetFaultObserverForTesting(FaultObserver observer) {
+  g_observer.store(observer, std::memory_order_release);
+}
 
 void DescribeCodeAddress(const void* address, char* out, std::size_t size) {
   if (address == nullptr) {
@@ -39,6 +46,10 @@ void DescribeCodeAddress(const void* address, char* out, std::size_t size) {
 }
 
 void ReportFaultAndAbort(const FaultReport& report) {
+  // Acquire: pairs with the release in SetFaultObserverForTesting.
+  if (FaultObserver observer = g_observer.load(std::memory_order_acquire)) {
+    observer(report);
+  }
   char text[2048];
   int length = std::snprintf(
       text, sizeof(text), "poolkit: %s in pool '%s': object %p (%zu bytes)\n",

@@ -27,6 +27,15 @@ struct FaultReport {
 // Prints the report and aborts.
 [[noreturn]] void ReportFaultAndAbort(const FaultReport& report);
 
+// For tests and fuzzers that provoke misuse on purpose: called with each
+// report before anything is printed. An observer that throws takes the
+// report over (nothing is printed, nothing aborts); every check that
+// reports does so before changing any state, so the pool stays consistent.
+// An observer that returns lets the report go on to abort. Not for the
+// guard-page fault handler (a signal handler cannot throw).
+using FaultObserver = void (*)(const FaultReport& report);
+void SetFaultObserverForTesting(FaultObserver observer);
+
 // Writes "name (0xADDR)" for a code address into `out`, or "unknown" for
 // null. Async-signal-safe.
 void DescribeCodeAddress(const void* address, char* out, std::size_t size);

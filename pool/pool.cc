@@ -43,6 +43,7 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
       allocator_(options.allocator != nullptr ? options.allocator
                                               : &MallocAllocator()),
       name_(options.name),
+      debug_options_(options.debug),
       requested_size_sum_(options.object_size) {
   std::uint32_t buckets = internal::SharedBucketCount();
   buckets_.reset(new Bucket[buckets]);
@@ -62,11 +63,6 @@ Pool::Bucket& Pool::HomeBucket() const {
 }
 
 void Pool::ZeroObject(void* object) { std::memset(object, 0, size_); }
-
-const DebugOptions& Pool::debug_options() const {
-  static const DebugOptions none;
-  return debug_state_ != nullptr ? debug_state_->options : none;
-}
 
 // ---------------------------------------------------------------------------
 // Shared cache dispatch. The strategy is fixed per pool, so these switches

@@ -112,7 +112,7 @@ class Pool {
   std::size_t alignment() const { return alignment_; }
   SharedCacheStrategy strategy() const { return strategy_; }
   // The debugging aids in force (the pool's options with POOLKIT_DEBUG's).
-  const DebugOptions& debug_options() const;
+  const DebugOptions& debug_options() const { return debug_options_; }
   std::uint32_t flags() const { return flags_; }
   std::size_t minavail() const { return minavail_; }
   std::size_t limit() const { return limit_; }
@@ -238,7 +238,9 @@ class Pool {
 
   std::unique_ptr<Bucket[]> buckets_;
   std::uint32_t bucket_mask_ = 0;
-  // Null unless the pool has debugging aids.
+  // The debugging aids in force (normalised), and the state of those that
+  // handle objects (null unless the pool has any).
+  const DebugOptions debug_options_;
   std::unique_ptr<internal::PoolDebugState> debug_state_;
   bool keep_spares_ = true;  // SetKeepSparesForTesting
 

@@ -234,9 +234,9 @@ TEST(PoolDebugDeathTest, DoubleFreeIsCaught) {
   // Symbolized where the symbolizer works (not under qemu-user, whose
   // /proc/self/maps describes the emulator): then the caller is named.
   char name[256];
-  const bool symbolized = absl::Symbolize(
-      reinterpret_cast<const void*>(&AllocateInNamedCaller), name,
-      sizeof(name));
+  const bool symbolized =
+      absl::Symbolize(reinterpret_cast<const void*>(&AllocateInNamedCaller),
+                      name, sizeof(name));
   EXPECT_DEATH(pool->Free(p),
                std::string("double free in pool 'dbg_double': object "
                            "0x[0-9a-f]+ \\(64 bytes\\)\n  the object is "

@@ -146,7 +146,8 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
   if (!valid.ok()) return valid;
   // The pool's own aids and the process-wide ones.
   PoolOptions options = asked;
-  options.debug = CombineDebugOptions(asked.debug, DebugOptionsFromEnv());
+  options.debug = NormalizeDebugOptions(
+      CombineDebugOptions(asked.debug, DebugOptionsFromEnv()));
   // no-merge also lets a second shared pool of the same name exist, so that
   // a program that relies on merging still runs under it.
   const bool no_merge = options.debug.no_merge;

@@ -8,6 +8,7 @@
 POOLKIT_PACKAGES_BASE=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms bazel-skylib
   g++ binutils googletest libabsl-dev libbenchmark-dev
+  spin python3
 )
 POOLKIT_PACKAGES_ARM64=(
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user
@@ -16,20 +17,28 @@ POOLKIT_PACKAGES_ARM64=(
 POOLKIT_PACKAGES_BENCH=(
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev valgrind
 )
+# --config=fuzz: clang 14 with libFuzzer and the sanitizer runtimes.
+POOLKIT_PACKAGES_FUZZ=(clang-14 llvm-14 libclang-rt-14-dev)
 POOLKIT_PACKAGES_LINT=(clang-format)
 # npm comes from Debian only where no Node.js is installed already (the
 # NodeSource build some machines carry conflicts with Debian's npm).
 if ! command -v npm >/dev/null 2>&1; then POOLKIT_PACKAGES_LINT+=(npm); fi
 
 poolkit_missing_packages() {
-  local pkg status
+  local pkg native arch
+  native="$(dpkg --print-architecture)"
   for pkg in "$@"; do
-    status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
-    [[ "$status" == "installed" ]] || echo "$pkg"
+    # A package named without an architecture must be installed for the
+    # native one (or be arch-independent): with multiarch, the plain name
+    # also matches (and lists) a foreign architecture's copy.
+    arch="${pkg#*:}"
+    [[ "$arch" == "$pkg" ]] && arch="$native"
+    dpkg-query -W -f='${db:Status-Status} ${Architecture}\n' "${pkg%%:*}" \
+      2>/dev/null | grep -Eq "^installed ($arch|all)\$" || echo "$pkg"
   done
 }
 
-# poolkit_install_packages SET... (SET: base, arm64, bench, lint)
+# poolkit_install_packages SET... (SET: base, arm64, bench, fuzz, lint)
 poolkit_install_packages() {
   local wanted=() set
   for set in "$@"; do
@@ -37,6 +46,7 @@ poolkit_install_packages() {
       base) wanted+=("${POOLKIT_PACKAGES_BASE[@]}") ;;
       arm64) wanted+=("${POOLKIT_PACKAGES_ARM64[@]}") ;;
       bench) wanted+=("${POOLKIT_PACKAGES_BENCH[@]}") ;;
+      fuzz) wanted+=("${POOLKIT_PACKAGES_FUZZ[@]}") ;;
       lint) wanted+=("${POOLKIT_PACKAGES_LINT[@]}") ;;
       *) echo "packages.sh: unknown package set '$set'" >&2; return 2 ;;
     esac

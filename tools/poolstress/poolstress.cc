@@ -42,12 +42,13 @@ struct Options {
   bool flush_lock = true;
   std::uint64_t seed = 1;
   std::vector<double> fail_rates = {0, 1, 10};
+  std::string fault;
 };
 
 void Usage(FILE* out) {
   std::fprintf(
       out,
-      "usage: poolstress [--mode=race|soak] [--strategy=NAME|all]\n"
+      "usage: poolstress [--mode=race|soak|misuse] [--strategy=NAME|all]\n"
       "                  [--threads=N] [--size=BYTES] [--duration=SECONDS]\n"
       "                  [--no-flush-lock] [--seed=N] [--fail=R1,R2,...]\n"
       "  race: guarded pools, frees released to the OS while others pop; each\n"
@@ -58,6 +59,9 @@ void Usage(FILE* out) {
       "flush,\n"
       "        gc, cross-thread frees; object contents checked; exit 1 on "
       "error\n"
+      "  misuse: --fault=overflow|underflow|use-after-free|double-free|\n"
+      "        wrong-pool|integrity: commit it on a debug pool, show the "
+      "report\n"
       "  --no-flush-lock: dwcas without its flush lock (seed 001's pop)\n");
 }
 
@@ -74,7 +78,12 @@ bool ParseOptions(int argc, char** argv, Options* options) {
       std::exit(0);
     } else if ((v = value("--mode=")) != nullptr) {
       options->mode = v;
-      if (options->mode != "race" && options->mode != "soak") goto bad;
+      if (options->mode != "race" && options->mode != "soak" &&
+          options->mode != "misuse") {
+        goto bad;
+      }
+    } else if ((v = value("--fault=")) != nullptr) {
+      options->fault = v;
     } else if ((v = value("--strategy=")) != nullptr) {
       options->strategies.clear();
       if (std::string(v) != "all") {
@@ -428,12 +437,68 @@ int RunSoak(const Options& options) {
   return totals.errors.load() == 0 ? 0 : 1;
 }
 
+// ---------------------------------------------------------------------------
+// misuse
+
+// Keeps the compiler from proving the misuse away.
+void Touch(volatile char* p) { *p = 1; }
+
+__attribute__((noinline)) void* AllocateSession(Pool* pool) {
+  return pool->Alloc();
+}
+__attribute__((noinline)) void ReleaseSession(Pool* pool, void* session) {
+  pool->Free(session);
+}
+
+int RunMisuse(const Options& options) {
+  PoolOptions pool_options;
+  pool_options.name = "session";
+  pool_options.object_size = 200;
+  pool_options.debug.caller = true;
+  pool_options.debug.tag = true;
+  pool_options.debug.uaf = options.fault == "overflow" ||
+                           options.fault == "underflow" ||
+                           options.fault == "use-after-free";
+  pool_options.debug.integrity = options.fault == "integrity";
+  pool_options.minavail = 8;
+  Pool* pool = *CreatePool(pool_options);
+  char* p = static_cast<char*>(AllocateSession(pool));
+  if (options.fault == "overflow") {
+    Touch(p + pool->object_size());
+  } else if (options.fault == "underflow") {
+    Touch(p - 1);  // in the slack: caught when the object is freed
+    ReleaseSession(pool, p);
+  } else if (options.fault == "use-after-free") {
+    ReleaseSession(pool, p);
+    Touch(p + 8);
+  } else if (options.fault == "double-free") {
+    ReleaseSession(pool, p);
+    ReleaseSession(pool, p);
+  } else if (options.fault == "wrong-pool") {
+    pool_options.name = "buffer";
+    Pool* other = *CreatePool(pool_options);
+    ReleaseSession(other, p);
+  } else if (options.fault == "integrity") {
+    ReleaseSession(pool, p);
+    Touch(p + 100);
+    AllocateSession(pool);
+  } else {
+    std::fprintf(stderr, "poolstress: unknown --fault '%s'\n",
+                 options.fault.c_str());
+    Usage(stderr);
+    return 2;
+  }
+  std::fprintf(stderr, "poolstress: the misuse was not caught\n");
+  return 1;
+}
+
 }  // namespace
 }  // namespace poolkit::tools
 
 int main(int argc, char** argv) {
   poolkit::tools::Options options;
   if (!poolkit::tools::ParseOptions(argc, argv, &options)) return 2;
+  if (options.mode == "misuse") return poolkit::tools::RunMisuse(options);
   return options.mode == "race" ? poolkit::tools::RunRace(options)
                                 : poolkit::tools::RunSoak(options);
 }

@@ -7,11 +7,14 @@
  *   stack_pop      DwcasStack::Pop
  *   stack_push     DwcasStack::Push
  *   stack_popall   DwcasStack::PopAll
- *   barrier        DwcasStack::ReleaseBarrier
- *   release_to_os  Pool::ReleaseToOs (pool/pool.cc): the barrier, then free
+ *   release_to_os  Pool::ReleaseToOs (pool/pool.cc): when BARRIER,
+ *                  DwcasStack::ReleaseBarrier (lock_excl(); unlock_excl()),
+ *                  then the free
  *   lock_shared / unlock_shared / lock_excl / unlock_excl
  *                  SharedSpinLock::LockShared / UnlockShared / Lock / Unlock
  *   flush, the threads, the invariant: workload.pml (Pool::Trim, ...)
+ * One bucket: Pool::ReleaseToOs runs the barrier of every bucket, so also
+ * that of any bucket a pop is in flight on; buckets share nothing else.
  *
  * Exactly one variant must be chosen (spin -DVARIANT_x -a dwcas.pml):
  *   VARIANT_A  the C++ as it is: pops hold the flush lock shared from before
@@ -23,7 +26,9 @@
  *              shared), no release barrier, and only flush returns objects
  *              to the OS (ordinary frees always push back).     Expect: safe.
  *   VARIANT_C  VARIANT_A with the barrier switched off
- *              (SetReleaseBarrierForTesting(false)): ordinary frees return
+ *              (the C++ test switch
+ *              Pool::SetDwcasFlushLockForTesting(false) removes the barrier
+ *              and the pops' shared side too: mutation NO_SHARED_IN_POP): ordinary frees return
  *              objects to the OS while a pop may be about to read their
  *              `next`: the seed-003 crash.           Expect: a counterexample.
  *
@@ -38,13 +43,16 @@
  *                     barrier guards against is reachable, so the barrier
  *                     (not a lack of interleavings) is what keeps A safe.
  *
- * Generation counter: kept mod GEN_MOD (8). A pop's DWCAS compares the
- * generation it read with the current one; a wrong "unchanged" answer needs
- * GEN_MOD removals (pops or PopAlls, one per operation) by other threads
- * between the read and the DWCAS (a failed DWCAS re-reads both words). The
- * other threads perform at most (NTHREADS - 1) * OPS = 6 < 8 operations in
- * the whole run, so the bound cannot wrap inside a window and creates no
- * spurious ABA; the #if below keeps that true if the bounds are raised.
+ * Generation counter: kept mod GEN_MOD (8). Every removal (a successful pop
+ * or PopAll, at most one per operation) bumps it. While a pop waits between
+ * reading the generation and its DWCAS, only the other operations of the run
+ * can remove: at most NTHREADS * OPS - 1 of them (5 with the default bounds,
+ * 7 with 2 threads x 4 operations, the largest configuration check_models.sh
+ * runs), fewer than GEN_MOD. So the counter never comes back to the value a
+ * waiting pop has read, the bound creates no spurious ABA, and it behaves
+ * like the C++'s 64-bit counter. The #if below keeps that true if the
+ * bounds are raised. (Mutation GEN_MOD=2 shows what a too-small counter
+ * does: check_models.sh expects a counterexample from it.)
  */
 
 #include "memory.pml"
@@ -66,9 +74,11 @@
 #define FREES_TO_OS 1
 #endif
 
+#ifndef GEN_MOD
 #define GEN_MOD 8
-#if (NTHREADS - 1) * OPS >= GEN_MOD
-#error GEN_MOD too small for these bounds: the generation could wrap in a pop
+#if NTHREADS * OPS > GEN_MOD
+#error GEN_MOD too small for these bounds: the generation could wrap
+#endif
 #endif
 
 byte top_lo;  /* top_.lo: the head */
@@ -78,10 +88,13 @@ byte top_hi;  /* top_.hi: the generation */
 bit writer;
 byte readers;
 
-#define LOGICAL_TOP top_lo
 #define STACK_IDLE (writer == 0 && readers == 0)
 #define STRATEGY_LOCALS byte seen_lo, seen_hi;
 #define RESET_STRATEGY_LOCALS seen_lo = 0; seen_hi = 0;
+
+inline load_top() {
+  p = top_lo
+}
 
 inline stack_init(first) {
   top_lo = first;
@@ -114,26 +127,28 @@ inline stack_pop(me, item) {
      lock_shared();
 #endif
 #ifdef HEAD_FIRST
-     seen_lo = top_lo;
+     atomic { seen_lo = top_lo; mid_pop[me] = seen_lo };
      seen_hi = top_hi;
+     printf("@@ T%d Pop (HEAD_FIRST): read head n%d, then generation %d\n", me, seen_lo, seen_hi);
 #else
      seen_hi = top_hi;                /* generation first, */
-     seen_lo = top_lo;                /* then the head */
+     atomic {                         /* then the head */
+       seen_lo = top_lo;
+       mid_pop[me] = seen_lo;
+       printf("@@ T%d Pop: read generation %d, then head n%d\n", me, seen_hi, seen_lo)
+     };
 #endif
      do
-     :: atomic {
-          item = seen_lo;
-          if
-          :: item == NIL -> break
-          :: else
-          fi;
-          /* pop_hook_ point: between the read of the head and of its next */
-          mid_pop[me] = item;
-          printf("@@ T%d Pop: read generation %d and head n%d\n", me, seen_hi, item)
-        };
+     :: seen_lo == NIL -> item = NIL; break
+     :: else ->
+        /* Other threads may run here, between the step that read the head
+         * (or the failed DWCAS that returned it) and the read of its next:
+         * the window pop_hook_ widens in the C++ tests. */
         atomic {
+          item = seen_lo;
           read_next(me, item, nxt);   /* ReadNextMayRace(item) */
-          mid_pop[me] = NIL
+          mid_pop[me] = NIL;
+          printf("@@ T%d Pop: read n%d->next = n%d\n", me, item, nxt)
         };
         atomic {
           if
@@ -147,12 +162,14 @@ inline stack_pop(me, item) {
              take(me, item);
              printf("@@ T%d Pop: DWCAS {n%d,%d} -> {n%d,%d} succeeds: T%d owns n%d\n",
                     me, item, seen_hi, nxt, top_hi, me, item);
+             check_list();
              break
           :: else ->                  /* the failed DWCAS returns the pair */
              printf("@@ T%d Pop: DWCAS expecting {n%d,%d} fails (now {n%d,%d}), retry\n",
                     me, seen_lo, seen_hi, top_lo, top_hi);
              seen_lo = top_lo;
-             seen_hi = top_hi
+             seen_hi = top_hi;
+             mid_pop[me] = seen_lo
           fi
         }
      od;
@@ -175,6 +192,7 @@ inline stack_push(me, c) {
           top_lo = c;                 /* no generation bump on push */
           put(me, c);
           printf("@@ T%d Push: n%d (next n%d), generation stays %d\n", me, c, seen_lo, top_hi);
+          check_list();
           break
        :: else ->
           seen_lo = top_lo;
@@ -196,6 +214,7 @@ inline stack_popall(me, all) {
           top_hi = (seen_hi + 1) % GEN_MOD;
           take_chain(me, seen_lo);
           printf("@@ T%d PopAll: detaches the list from n%d\n", me, seen_lo);
+          check_list();
           break
        :: else ->
           seen_lo = top_lo;

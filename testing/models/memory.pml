@@ -33,10 +33,10 @@
  */
 
 #ifndef NTHREADS
-#define NTHREADS 3 /* threads (Thread(0) is the only one that may flush) */
+#define NTHREADS 3 /* threads, 2 or 3 (only Thread(0) may flush) */
 #endif
 #ifndef OPS
-#define OPS 3 /* operations per thread */
+#define OPS 2 /* operations per thread */
 #endif
 #define NNODES 3 /* objects; node n3 starts in the OS, n1 -> n2 in the stack */
 
@@ -54,8 +54,10 @@ byte mid_pop[NTHREADS];   /* ghost: the head a pop has read and not yet
                              dereferenced (NIL when none) */
 
 #define OWNS(me, x) (where[x] == OWNED && owner[x] == (me))
-#define HAS_OWNED(me) (OWNS(me, 1) || OWNS(me, 2) || OWNS(me, 3))
 #define HAS_FREED (where[1] == FREED || where[2] == FREED || where[3] == FREED)
+/* Each thread also keeps the set of objects it owns in a local bit mask,
+ * `mine` (a local, so choosing among them is no step other threads see). */
+#define MINE(x) ((mine >> (x)) & 1)
 #define MID_POP_ON(x) (mid_pop[0] == (x) || mid_pop[1] == (x) || \
                        mid_pop[NTHREADS - 1] == (x))
 
@@ -75,23 +77,27 @@ inline read_next(me, x, v) {
 
 /* x->next = v, by x's owner. */
 inline write_next(me, x, v) {
-  assert(OWNS(me, x));
-  next[x] = v
+  atomic {
+    assert(OWNS(me, x));
+    next[x] = v
+  }
 }
 
 /* Ghost: x leaves the stack for thread me (a successful pop). */
 inline take(me, x) {
   assert(VALID(x));
-  assert(where[x] == IN_STACK); /* not handed out twice, not freed */
+  assert(where[x] == IN_STACK); /* in the stack: not handed out twice */
   where[x] = OWNED;
-  owner[x] = me
+  owner[x] = me;
+  mine = mine | (1 << x)
 }
 
 /* Ghost: x enters the stack (a successful push). */
 inline put(me, x) {
-  assert(OWNS(me, x));
+  assert(OWNS(me, x) && MINE(x));
   where[x] = IN_STACK;
-  owner[x] = 0
+  owner[x] = 0;
+  mine = mine & ~(1 << x)
 }
 
 /* Ghost: the whole list from `first` leaves the stack for thread me (a
@@ -108,16 +114,17 @@ inline take_chain(me, first) {
  * be unmapped from now on. */
 inline free_node(me, x) {
   atomic {
-    assert(OWNS(me, x));
+    assert(OWNS(me, x) && MINE(x));
     printf("@@ T%d returns n%d to the OS\n", me, x);
     where[x] = FREED;
     owner[x] = 0;
-    next[x] = NIL
+    next[x] = NIL;
+    mine = mine & ~(1 << x)
   }
 }
 
 /* Pool::AllocFromOs: a fresh object (maybe an address freed earlier). One
- * step: the pick and the guard cannot be separated by another thread. */
+ * step: the guard and the pick cannot be separated by another thread. */
 inline alloc_from_os(me, x) {
   atomic {
     HAS_FREED; /* the guard: executable only while some object is in the OS */
@@ -129,21 +136,22 @@ inline alloc_from_os(me, x) {
     where[x] = OWNED;
     owner[x] = me;
     next[x] = JUNK;
+    mine = mine | (1 << x);
     printf("@@ T%d AllocFromOs: gets n%d\n", me, x)
   }
 }
 
-/* Pick an object thread me owns (guarded by HAS_OWNED(me)). */
-inline pick_owned(me, x) {
+/* Pick an object thread me owns (guarded by mine != 0): local only. */
+inline pick_owned(x) {
   if
-  :: OWNS(me, 1) -> x = 1
-  :: OWNS(me, 2) -> x = 2
-  :: OWNS(me, 3) -> x = 3
+  :: MINE(1) -> x = 1
+  :: MINE(2) -> x = 2
+  :: MINE(3) -> x = 3
   fi
 }
 
-/* The caller (AllocSlow's caller) uses a popped object: its first word may
- * be overwritten by anything. */
+/* The caller of Pool::Alloc uses a popped object: its first word may be
+ * overwritten by anything (or left as it was). */
 inline use_object(me, x) {
   if
   :: write_next(me, x, JUNK)
@@ -153,9 +161,14 @@ inline use_object(me, x) {
 
 /* The stack is well formed: the list from the logical head is acyclic, made
  * of real objects, all IN_STACK, and every IN_STACK object is on it (none
- * lost). Uses locals p, cnt, i. */
-inline check_list(top) {
-  p = top;
+ * lost). Checked right after every write to the head (the only steps that
+ * change what is reachable: `next` is written only by an object's owner,
+ * and an owned object is not on the list unless a head write put it there,
+ * which this check catches at that write) and once more at the end. The
+ * model's inline load_top() sets p to the list's real first node. Uses the
+ * caller's locals p, cnt, i. */
+inline check_list() {
+  load_top();
   cnt = 0;
   do
   :: p == NIL -> break
@@ -176,5 +189,7 @@ inline check_list(top) {
      i++
   :: else -> break
   od;
-  assert(cnt == 0) /* every IN_STACK object is reachable */
+  assert(cnt == 0); /* every IN_STACK object is reachable */
+  p = 0;
+  i = 0
 }

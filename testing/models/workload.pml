@@ -1,6 +1,6 @@
 /*
- * workload.pml: the threads, the invariant monitor and the setup every stack
- * model shares (included last by spinlock.pml, dwcas.pml and xchg.pml, after
+ * workload.pml: the threads, the setup and the final check every stack model
+ * shares (included last by spinlock.pml, dwcas.pml and xchg.pml, after
  * they define the stack; not a model on its own).
  *
  * The including model provides:
@@ -9,12 +9,14 @@
  *   stack_popall(me, all)  the strategy's PopAll()
  *   release_to_os(me, x)   Pool::ReleaseToOs(x) for this strategy
  *   stack_init(first)      the head starts as `first`
- *   LOGICAL_TOP            the list's real first node (for the invariant)
+ *   load_top()             p = the list's real first node (for the invariant)
  *   STACK_IDLE             no lock held / no BUSY left (checked at the end)
  *   FREES_TO_OS            1 when ordinary frees may return objects to the
  *                          OS (Pool::EvictChain's ReleaseClusterToOs), 0 when
  *                          only flush does
- *   STRATEGY_LOCALS        the locals its inlines use
+ *   STRATEGY_LOCALS        the locals its inlines use (and
+ *   RESET_STRATEGY_LOCALS  zeroes them after each operation)
+ * and calls check_list() (memory.pml) in every step that writes the head.
  *
  * Start: n1 -> n2 in the stack, n3 in the OS. Each of NTHREADS threads then
  * performs OPS operations, each chosen freely among:
@@ -28,8 +30,10 @@
  *   alloc         Pool::AllocFromOs: any object now in the OS
  *   flush         Pool::Flush -> Pool::Trim(0): PopAll, then release every
  *                 cluster to the OS (thread 0 only, at most once)
- * so every interleaving of every such program (3 threads x 3 operations by
- * default) is explored.
+ * so every interleaving of every such program is explored (3 threads x 2
+ * operations by default; check_models.sh also runs 2 threads x 4).
+ * Thread(me) mirrors a thread calling into Pool: Pool::AllocSlow (pop),
+ * Pool::EvictChain (push or free), Pool::Flush (flush).
  */
 
 #if NTHREADS < 2 || NTHREADS > 3
@@ -53,7 +57,8 @@ inline flush(me) {
 }
 
 proctype Thread(byte me) {
-  byte op, x, item, nxt, all, c, nc, t;
+  byte op, x, item, nxt, all, c, nc, t, p, cnt, i;
+  byte mine; /* bit x set: this thread owns object x */
   bit flushed;
   STRATEGY_LOCALS
   do
@@ -64,11 +69,9 @@ proctype Thread(byte me) {
         :: item != NIL -> use_object(me, item)
         :: else
         fi
-     :: atomic { HAS_OWNED(me) -> pick_owned(me, x) };
-        stack_push(me, x)
+     :: mine != 0 -> pick_owned(x); stack_push(me, x)
 #if FREES_TO_OS
-     :: atomic { HAS_OWNED(me) -> pick_owned(me, x) };
-        release_to_os(me, x)
+     :: mine != 0 -> pick_owned(x); release_to_os(me, x)
 #endif
      :: alloc_from_os(me, x)
      :: me == 0 && !flushed -> flushed = 1; flush(me)
@@ -83,13 +86,6 @@ proctype Thread(byte me) {
   done++
 }
 
-/* Checks the invariant once, at a point of the verifier's choosing: since it
- * can run in every reachable state, the invariant is checked in all of them. */
-proctype Monitor() {
-  byte p, cnt, i;
-  d_step { check_list(LOGICAL_TOP) }
-}
-
 init {
   byte p, cnt, i;
   atomic {
@@ -100,7 +96,6 @@ init {
     next[1] = 2;
     next[2] = NIL;
     stack_init(1);
-    run Monitor();
     run Thread(0);
     run Thread(1);
 #if NTHREADS > 2
@@ -112,7 +107,7 @@ init {
    * or the OS: where[] says which, and the list agrees with it), and the
    * stack is idle. */
   d_step {
-    check_list(LOGICAL_TOP);
+    check_list();
     assert(STACK_IDLE)
   }
 }

@@ -143,9 +143,11 @@ def poolkit_dependencies(mode = "system"):
     _maybe(local_coverage_tools, name = "remote_coverage_tools")
 
 def poolkit_register_toolchains():
-    """Registers poolkit's toolchains: the aarch64 cross compilers and clang
-    for fuzzing. Each matches only its own platforms (arm64 ones, and
-    //tools/platforms:linux_x86_64_clang), so host builds are unaffected."""
+    """Registers poolkit's toolchains (aarch64 cross gcc, clang for fuzzing).
+
+    Each matches only its own platforms (the arm64 ones, and
+    //tools/platforms:linux_x86_64_clang), so host builds are unaffected.
+    """
     native.register_toolchains(
         "@poolkit//tools/toolchains:aarch64_llsc_toolchain",
         "@poolkit//tools/toolchains:aarch64_lse_toolchain",

@@ -156,6 +156,11 @@ class Pool {
     // Objects out of the shared cache (held by users or thread caches),
     // counted where they cross; summed over buckets.
     std::atomic<std::int64_t> used{0};
+    // Calls to the OS allocator made by the threads of this bucket
+    // (statistics only). Per bucket, so that threads allocating big objects
+    // do not all write one cache line.
+    std::atomic<std::uint64_t> os_allocs{0};
+    std::atomic<std::uint64_t> os_releases{0};
   };
 
   // tls_local_heads[slot_] of the calling thread. With initial-exec TLS the
@@ -218,6 +223,8 @@ class Pool {
     HomeBucket().used.fetch_add(delta, std::memory_order_relaxed);
   }
   std::int64_t UsedTotal() const;
+  std::uint64_t OsAllocsTotal() const;
+  std::uint64_t OsReleasesTotal() const;
   std::uint64_t ThreadCachedTotal() const;
 
   // Hot: read by every Alloc()/Free().
@@ -247,9 +254,6 @@ class Pool {
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> limit_failures_{0};
-  // Cumulative calls to the OS allocator (statistics only).
-  std::atomic<std::uint64_t> os_allocs_{0};
-  std::atomic<std::uint64_t> os_releases_{0};
   // Decaying peak of `used` (see SampleNeeded), times kNeededSamples.
   std::atomic<std::int64_t> needed_sum_{0};
 

@@ -127,7 +127,7 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
       rank = pool->size_ >= size ? 1 : 2;
       // Growing is only for pools that never held an object (Create then
       // blocks their first allocation while it changes the size).
-      if (rank == 2 && pool->os_allocs_.load(std::memory_order_relaxed) != 0) {
+      if (rank == 2 && pool->OsAllocsTotal() != 0) {
         continue;
       }
     }

@@ -1,7 +1,8 @@
 // The one way the debug layer reports misuse: a message on stderr that names
 // the fault, the pool, the pointer and, where known, the last callers, then
-// abort(). Async-signal-safe (fixed buffers, write(2), absl::Symbolize), so
-// the guard-page fault handler uses it too.
+// abort(). Usable from the guard-page fault handler: fixed buffers, no
+// allocation, write(2) and absl::Symbolize (snprintf is not on POSIX's
+// async-signal-safe list, but glibc's needs no lock for these formats).
 #ifndef POOLKIT_DEBUG_REPORT_H_
 #define POOLKIT_DEBUG_REPORT_H_
 

@@ -304,7 +304,8 @@ bool Pool::KeepSpare() const {
   // threads each in a hot loop of big objects), 1.25x left no room for the
   // third object a race between them allocates, and 0.3 of every pair went
   // to the OS (measured).
-  if (allocated <= needed + std::max<std::int64_t>(needed / 4, kMinSpareSlack)) {
+  if (allocated <=
+      needed + std::max<std::int64_t>(needed / 4, kMinSpareSlack)) {
     return true;
   }
   // Past that, keep only `minavail` spare objects. `used` already excludes

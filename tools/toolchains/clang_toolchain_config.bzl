@@ -5,35 +5,18 @@ constraint (--config=fuzz); every other host build keeps the default gcc
 toolchain. libFuzzer and the sanitizer runtimes come with libclang-rt-14-dev.
 """
 
-load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load(
     "@bazel_tools//tools/cpp:cc_toolchain_config_lib.bzl",
     "feature",
-    "flag_group",
-    "flag_set",
     "tool_path",
 )
 load("@rules_cc//cc:defs.bzl", "cc_common")
-
-_COMPILE_ACTIONS = [
-    ACTION_NAMES.assemble,
-    ACTION_NAMES.preprocess_assemble,
-    ACTION_NAMES.c_compile,
-    ACTION_NAMES.cpp_compile,
-    ACTION_NAMES.cpp_header_parsing,
-    ACTION_NAMES.cpp_module_compile,
-    ACTION_NAMES.cpp_module_codegen,
-    ACTION_NAMES.linkstamp_compile,
-]
-
-_LINK_ACTIONS = [
-    ACTION_NAMES.cpp_link_executable,
-    ACTION_NAMES.cpp_link_dynamic_library,
-    ACTION_NAMES.cpp_link_nodeps_dynamic_library,
-]
-
-def _flags(actions, flags):
-    return flag_set(actions = actions, flag_groups = [flag_group(flags = flags)])
+load(
+    ":toolchain_common.bzl",
+    _COMPILE_ACTIONS = "COMPILE_ACTIONS",
+    _LINK_ACTIONS = "LINK_ACTIONS",
+    _flags = "flags_for",
+)
 
 def _impl(ctx):
     tools = {

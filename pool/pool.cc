@@ -32,14 +32,11 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
            std::uint32_t slot, std::int64_t thread_cache_budget)
     : head_offset_(reinterpret_cast<char*>(&internal::tls_local_heads[slot]) -
                    static_cast<char*>(__builtin_thread_pointer())),
-      // A thread cache must hold a few clusters of a pool to be of use;
-      // larger objects bypass thread caches, and so do pools with debugging
-      // aids (their checks live on the slow paths).
-      charge_(static_cast<std::int64_t>(size) * 2 * kClusterSize <=
-                          thread_cache_budget &&
-                      !options.debug.AnyObjectAid()
-                  ? static_cast<std::int64_t>(size)
-                  : kUncacheableCharge),
+      // Pools with debugging aids bypass thread caches: their checks live
+      // on the slow paths.
+      charge_(options.debug.AnyObjectAid()
+                  ? kUncacheableCharge
+                  : ChargeFor(size, thread_cache_budget)),
       slot_(slot),
       size_(size),
       alignment_(alignment),
@@ -62,6 +59,16 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
 }
 
 Pool::~Pool() = default;
+
+std::int64_t Pool::ChargeFor(std::size_t size, std::int64_t budget) {
+  // One cluster must fit: a refill brings one. (Two clusters, the rule
+  // before, kept 48 KiB objects out of 512 KiB caches; through the shared
+  // cache on every call they cost 27 ns per hot pair on one thread and
+  // 150-300 ns on two, against glibc's 18: measured with poolbench.)
+  return static_cast<std::int64_t>(size) * kClusterSize <= budget
+             ? static_cast<std::int64_t>(size)
+             : kUncacheableCharge;
+}
 
 Pool::Bucket& Pool::HomeBucket() const {
   internal::ThreadState* ts = internal::ThreadState::Current();

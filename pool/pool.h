@@ -144,6 +144,10 @@ class Pool {
   // Charge of objects too large for thread caches: larger than any budget,
   // so that Free() always takes the slow path for them.
   static constexpr std::int64_t kUncacheableCharge = std::int64_t{1} << 48;
+  // What one object of `size` bytes charges a thread cache of `budget`
+  // bytes: its size if a whole cluster of them fits the budget (a refill
+  // brings a cluster), else kUncacheableCharge.
+  static std::int64_t ChargeFor(std::size_t size, std::int64_t budget);
   // allocated_ while the registry grows a never-used pool.
   static constexpr std::int64_t kResizing = INT64_MIN / 2;
   // Objects per cluster moved between thread and shared caches.

@@ -179,12 +179,9 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
         // FindMergeCandidate) or come to exist.
         pool->size_ = size;
         if (pool->thread_cacheable()) {
-          pool->charge_.store(
-              static_cast<std::int64_t>(size) * 2 * Pool::kClusterSize <=
-                      static_cast<std::int64_t>(ThreadCacheBudget())
-                  ? static_cast<std::int64_t>(size)
-                  : Pool::kUncacheableCharge,
-              std::memory_order_relaxed);
+          pool->charge_.store(Pool::ChargeFor(size, static_cast<std::int64_t>(
+                                                        ThreadCacheBudget())),
+                              std::memory_order_relaxed);
         }
         // Release: the new size before any allocation (acquire in
         // AllocFromOs).

@@ -821,7 +821,7 @@ TEST(RegistryGcTest, TrimsSharedCacheToMinavailAfterThreadExit) {
 // Objects too large for thread caches go straight to the shared cache, which
 // keeps them while the load has needed that many lately; Gc() trims it.
 TEST(RegistryGcTest, TrimsLargeSharedCacheToMinavail) {
-  PoolOptions options = Options("gc-large", 40000);
+  PoolOptions options = Options("gc-large", 100000);
   options.minavail = 5;
   Pool* pool = Create(options);
   ASSERT_NE(pool, nullptr);

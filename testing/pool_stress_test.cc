@@ -197,7 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
                                          SharedCacheStrategy::kXchg,
                                          SharedCacheStrategy::kNone),
                        ::testing::Values(std::size_t{64},
-                                         std::size_t{48 * 1024})),
+                                         std::size_t{80 * 1024})),
     [](const ::testing::TestParamInfo<PoolStressTest::ParamType>& info) {
       return std::string(StrategyName(std::get<0>(info.param))) + "_" +
              std::to_string(std::get<1>(info.param));

@@ -83,7 +83,7 @@ void Pool::ZeroObject(void* object) { std::memset(object, 0, size_); }
 // always go the same way.
 
 void Pool::PushShared(FreeItem* cluster) {
-  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+  if (debug_options_.cold_first) {
     std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
     for (FreeItem* item = cluster; item != nullptr; item = item->down) {
       debug_state_->cold.push_back(item);
@@ -108,7 +108,7 @@ void Pool::PushShared(FreeItem* cluster) {
 }
 
 FreeItem* Pool::PopShared() {
-  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+  if (debug_options_.cold_first) {
     // The oldest free object: a cluster of one.
     std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
     if (debug_state_->cold.empty()) return nullptr;
@@ -144,7 +144,7 @@ FreeItem* Pool::PopShared() {
 }
 
 FreeItem* Pool::PopAllShared(Bucket& bucket) {
-  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+  if (debug_options_.cold_first) {
     if (&bucket != &buckets_[0]) return nullptr;
     // Every FIFO object as a cluster of one, linked by `next`.
     std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
@@ -195,7 +195,7 @@ FreeItem* Pool::AllocFromOs() {
   // Outside any lock (seed 004): the allocator, and the first touch of a
   // fresh page, may be slow; no other thread waits for us here.
   void* object =
-      debug_state_ != nullptr && debug_state_->options.Guarded()
+      debug_options_.Guarded()
           ? debug::AllocateGuarded(size_, alignment_, this, name_.c_str())
           : allocator_->Allocate(AllocationSize(), alignment_);
   HomeBucket().os_allocs.fetch_add(1, std::memory_order_relaxed);
@@ -215,8 +215,8 @@ void Pool::ReleaseToOs(FreeItem* object) {
       buckets_[i].dwcas.ReleaseBarrier();
     }
   }
-  if (debug_state_ != nullptr && debug_state_->options.Guarded()) {
-    debug::ReleaseGuarded(object, debug_state_->options.quarantine);
+  if (debug_options_.Guarded()) {
+    debug::ReleaseGuarded(object, debug_options_.quarantine);
   } else {
     allocator_->Deallocate(object, AllocationSize(), alignment_);
   }
@@ -297,7 +297,7 @@ void Pool::SampleNeeded() {
 bool Pool::KeepSpare() const {
   if (strategy_ == SharedCacheStrategy::kNone ||
       dead_.load(std::memory_order_relaxed) || !keep_spares_ ||
-      (debug_state_ != nullptr && debug_state_->options.uaf)) {
+      debug_options_.uaf) {
     return false;
   }
   std::int64_t allocated = allocated_.load(std::memory_order_relaxed);
@@ -485,7 +485,7 @@ PoolStats Pool::CounterStats() const {
   stats.os_allocs = OsAllocsTotal();
   stats.os_releases = OsReleasesTotal();
   if (debug_state_ != nullptr) {
-    stats.debug = FormatDebugOptions(debug_state_->options);
+    stats.debug = FormatDebugOptions(debug_options_);
     stats.injected_failures =
         debug_state_->injected_failures.load(std::memory_order_relaxed);
   }
@@ -494,7 +494,7 @@ PoolStats Pool::CounterStats() const {
 
 std::size_t Pool::CountSharedForTesting() const {
   std::size_t count = 0;
-  if (debug_state_ != nullptr && debug_state_->options.cold_first) {
+  if (debug_options_.cold_first) {
     std::lock_guard<std::mutex> lock(debug_state_->cold_mu);
     return debug_state_->cold.size();
   }

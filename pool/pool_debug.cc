@@ -30,19 +30,19 @@ bool TagsInObjects(const DebugOptions& options) {
 }  // namespace
 
 std::size_t Pool::AllocationSize() const {
-  if (debug_state_ != nullptr && TagsInObjects(debug_state_->options)) {
+  if (TagsInObjects(debug_options_)) {
     return TagOffset(size_) + sizeof(debug::ObjectTag);
   }
   return size_;
 }
 
 debug::ObjectTag* Pool::TagOf(void* object) const {
-  if (debug_state_->options.Guarded()) {
+  if (debug_options_.Guarded()) {
     debug::ObjectTag* tag = nullptr;
     debug::LookupGuarded(object, &tag, nullptr);
     return tag;
   }
-  if (!TagsInObjects(debug_state_->options)) return nullptr;
+  if (!TagsInObjects(debug_options_)) return nullptr;
   return reinterpret_cast<debug::ObjectTag*>(static_cast<char*>(object) +
                                              TagOffset(size_));
 }
@@ -55,13 +55,13 @@ void Pool::ReportMisuse(const char* fault, const void* object,
   report.object = object;
   report.object_size = size_;
   report.detail = detail;
-  report.tag = debug_state_->options.caller ? tag : nullptr;
+  report.tag = debug_options_.caller ? tag : nullptr;
   debug::ReportFaultAndAbort(report);
 }
 
 void* Pool::AllocDebug(const void* caller) {
   internal::PoolDebugState& state = *debug_state_;
-  const DebugOptions& options = state.options;
+  const DebugOptions& options = debug_options_;
   if (state.injector.enabled() && state.injector.ShouldFail()) {
     state.injected_failures.fetch_add(1, std::memory_order_relaxed);
     failed_.fetch_add(1, std::memory_order_relaxed);
@@ -101,7 +101,7 @@ void* Pool::AllocDebug(const void* caller) {
 }
 
 void Pool::FreeDebug(void* object, const void* caller) {
-  const DebugOptions& options = debug_state_->options;
+  const DebugOptions& options = debug_options_;
   debug::ObjectTag* tag = nullptr;
   char detail[160];
   if (options.Guarded()) {

@@ -15,11 +15,10 @@
 namespace poolkit::internal {
 
 struct PoolDebugState {
-  PoolDebugState(const DebugOptions& debug_options, std::string_view name)
-      : options(debug_options),
-        injector(debug_options.fail_percent, debug_options.fail_seed, name) {}
+  // The options themselves are the pool's (Pool::debug_options()).
+  PoolDebugState(const DebugOptions& options, std::string_view name)
+      : injector(options.fail_percent, options.fail_seed, name) {}
 
-  const DebugOptions options;
   debug::FaultInjector injector;
   std::atomic<std::uint64_t> injected_failures{0};
   // cold-first: the shared cache is this FIFO instead of the strategy's

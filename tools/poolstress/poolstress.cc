@@ -259,6 +259,19 @@ struct SoakTotals {
   std::atomic<std::uint64_t> errors{0};
 };
 
+// Checks an object's stamp (any thread may: it was written before the
+// object was handed over), counts it, and frees it.
+void VerifyAndFree(Pool* pool, void* object, SoakTotals* totals) {
+  const Stamp* stamp = static_cast<const Stamp*>(object);
+  if (stamp->checksum != StampChecksum(stamp->owner, stamp->serial)) {
+    totals->errors.fetch_add(1, std::memory_order_relaxed);
+    std::fprintf(stderr, "soak: pool %s: object %p corrupted\n",
+                 pool->name().c_str(), object);
+  }
+  totals->verified.fetch_add(1, std::memory_order_relaxed);
+  pool->Free(object);
+}
+
 // Objects handed from one worker to another (cross-thread frees).
 struct HandOff {
   std::mutex mu;
@@ -271,16 +284,6 @@ void SoakWorker(Pool* pool, HandOff* hand_off, SoakTotals* totals,
   std::mt19937_64 random(seed);
   std::vector<void*> held;
   std::uint64_t serial = 0;
-  auto verify_and_free = [&](void* object) {
-    const Stamp* stamp = static_cast<const Stamp*>(object);
-    if (stamp->checksum != StampChecksum(stamp->owner, stamp->serial)) {
-      totals->errors.fetch_add(1, std::memory_order_relaxed);
-      std::fprintf(stderr, "soak: pool %s: object %p corrupted\n",
-                   pool->name().c_str(), object);
-    }
-    totals->verified.fetch_add(1, std::memory_order_relaxed);
-    pool->Free(object);
-  };
   std::uint64_t ops = 0;
   for (; ops < ops_before_exit && Clock::now() < end; ++ops) {
     unsigned dice = static_cast<unsigned>(random() % 100);
@@ -297,7 +300,7 @@ void SoakWorker(Pool* pool, HandOff* hand_off, SoakTotals* totals,
       held.push_back(object);
     } else if (dice < 85) {
       std::size_t i = random() % held.size();
-      verify_and_free(held[i]);
+      VerifyAndFree(pool, held[i], totals);
       held[i] = held.back();
       held.pop_back();
     } else if (dice < 97) {
@@ -309,7 +312,7 @@ void SoakWorker(Pool* pool, HandOff* hand_off, SoakTotals* totals,
         if (hand_off->objects.size() > 4) taken.swap(hand_off->objects);
       }
       held.pop_back();
-      for (void* object : taken) verify_and_free(object);
+      for (void* object : taken) VerifyAndFree(pool, object, totals);
     } else if (dice < 99) {
       pool->Flush();
     } else {
@@ -317,7 +320,7 @@ void SoakWorker(Pool* pool, HandOff* hand_off, SoakTotals* totals,
     }
   }
   totals->ops.fetch_add(ops, std::memory_order_relaxed);
-  for (void* object : held) verify_and_free(object);
+  for (void* object : held) VerifyAndFree(pool, object, totals);
 }
 
 int RunSoak(const Options& options) {
@@ -379,12 +382,7 @@ int RunSoak(const Options& options) {
   // Objects still waiting in hand-off queues.
   for (std::size_t i = 0; i < subjects.size(); ++i) {
     for (void* object : hand_offs[i].objects) {
-      const Stamp* stamp = static_cast<const Stamp*>(object);
-      if (stamp->checksum != StampChecksum(stamp->owner, stamp->serial)) {
-        totals.errors.fetch_add(1);
-      }
-      totals.verified.fetch_add(1);
-      subjects[i].pool->Free(object);
+      VerifyAndFree(subjects[i].pool, object, &totals);
     }
   }
   std::uint64_t injected = 0, failed = 0;

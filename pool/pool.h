@@ -22,7 +22,6 @@
 #include "debug/debug_options.h"
 #include "debug/object_tag.h"
 #include "pool/internal/free_item.h"
-#include "pool/internal/shared_stacks.h"
 #include "pool/internal/thread_cache.h"
 #include "pool/pool_options.h"
 #include "pool/pool_stats.h"
@@ -44,8 +43,10 @@ namespace poolkit {
 
 namespace internal {
 class Registry;
+class SharedCache;
 class ThreadState;
 struct PoolDebugState;
+struct PoolTestPeer;
 }  // namespace internal
 
 class Pool {
@@ -116,55 +117,46 @@ class Pool {
   std::uint32_t flags() const { return flags_; }
   std::size_t minavail() const { return minavail_; }
   std::size_t limit() const { return limit_; }
-  // False for objects too large for thread caches: they go straight to the
-  // shared cache (or the OS with strategy kNone).
+  // False for objects too large for a cluster of them to fit a thread's
+  // byte budget: each thread keeps at most a few of them (stash_capacity())
+  // beside its budget, and the rest go through the shared cache.
   bool thread_cacheable() const {
     return charge_.load(std::memory_order_relaxed) < kUncacheableCharge;
   }
-
-  // Test hooks (the seed-003 race made reproducible). A callback in the
-  // dwcas and xchg strategies' pop, between taking the head and reading its
-  // `next` (see shared_stacks.h); no effect on other strategies.
-  void SetPopHookForTesting(internal::PopHook hook, void* arg);
-  // false: the dwcas strategy runs without its flush lock (seed 001: pops
-  // do not take it, releases to the OS do not wait for pops).
-  void SetDwcasFlushLockForTesting(bool enabled);
-  // false: every object freed is returned to the OS at once (as past the
-  // needed-average limit), instead of what KeepSpare() decides.
-  void SetKeepSparesForTesting(bool enabled);
-
-  // Objects in the shared cache, found by walking it. Exact only while no
-  // other thread uses the pool.
-  std::size_t CountSharedForTesting() const;
+  // Objects a thread may keep of an uncacheable pool (0 for cacheable pools
+  // and pools with debugging aids).
+  std::uint32_t stash_capacity() const {
+    return stash_capacity_.load(std::memory_order_relaxed);
+  }
+  // Objects per cluster moved between a thread and the shared cache.
+  std::uint32_t cluster_objects() const {
+    return cluster_objects_.load(std::memory_order_relaxed);
+  }
 
  private:
   friend class internal::Registry;
   friend class internal::ThreadState;
+  friend struct internal::PoolTestPeer;
 
   // Charge of objects too large for thread caches: larger than any budget,
   // so that Free() always takes the slow path for them.
   static constexpr std::int64_t kUncacheableCharge = std::int64_t{1} << 48;
   // What one object of `size` bytes charges a thread cache of `budget`
-  // bytes: its size if a whole cluster of them fits the budget (a refill
+  // bytes: its size if kMinClusterObjects of them fit the budget (a refill
   // brings a cluster), else kUncacheableCharge.
   static std::int64_t ChargeFor(std::size_t size, std::int64_t budget);
   // allocated_ while the registry grows a never-used pool.
   static constexpr std::int64_t kResizing = INT64_MIN / 2;
-  // Objects per cluster moved between thread and shared caches.
-  static constexpr int kClusterSize = 8;
+  // Objects per cluster: at least this many, more for small objects.
+  static constexpr std::uint32_t kMinClusterObjects = 8;
 
-  struct alignas(64) Bucket {
-    internal::SpinlockStack spinlock;
-    internal::DwcasStack dwcas;
-    internal::XchgStack xchg;
-    // Objects out of the shared cache (held by users or thread caches),
-    // counted where they cross; summed over buckets.
-    std::atomic<std::int64_t> used{0};
-    // Calls to the OS allocator made by the threads of this bucket
-    // (statistics only). Per bucket, so that threads allocating big objects
-    // do not all write one cache line.
-    std::atomic<std::uint64_t> os_allocs{0};
-    std::atomic<std::uint64_t> os_releases{0};
+  // OS-call counts of the threads of one bucket (statistics only; touched
+  // only when the pool calls its allocator, never in a steady state). Per
+  // bucket, so that threads of a pool without a shared cache do not all
+  // write one line.
+  struct alignas(64) OsCounters {
+    std::atomic<std::uint64_t> allocs{0};
+    std::atomic<std::uint64_t> releases{0};
   };
 
   // tls_local_heads[slot_] of the calling thread. With initial-exec TLS the
@@ -180,6 +172,10 @@ class Pool {
        std::uint32_t slot, std::int64_t thread_cache_budget);
   ~Pool();
 
+  // Recomputes charge_, cluster_objects_ and stash_capacity_ for size_ (at
+  // construction, and when the registry grows a never-used pool).
+  void SizeCaches(std::int64_t thread_cache_budget);
+
   // Stats() without the registry-owned fields (users, aliases).
   PoolStats CounterStats() const;
 
@@ -188,9 +184,11 @@ class Pool {
   POOLKIT_NOINLINE void* AllocSlow();
   POOLKIT_NOINLINE void FreeSlow(void* object);
   void ZeroObject(void* object);
-  // An object from the shared cache or the OS, counted in `used`; `reused`
-  // says which. nullptr on failure (counted).
-  internal::FreeItem* TakeObject(bool* reused);
+  // An object from the shared cache or the OS; a refill also fills the
+  // calling thread's cache (or stash) with the rest of the cluster.
+  // `reused` says whether it came from the shared cache. nullptr on
+  // failure (counted). `ts` may be null (a thread past its exit).
+  internal::FreeItem* TakeObject(internal::ThreadState* ts, bool* reused);
 
   // Debugging aids (pool_debug.cc), only for pools with debug_state_.
   void* AllocDebug(const void* caller);
@@ -204,28 +202,27 @@ class Pool {
   // tag after it when the pool records tags in objects.
   std::size_t AllocationSize() const;
 
-  // Shared cache, by strategy.
-  void PushShared(internal::FreeItem* cluster);
-  internal::FreeItem* PopShared();
-  internal::FreeItem* PopAllShared(Bucket& bucket);
-  Bucket& HomeBucket() const;
+  std::uint32_t HomeBucket(const internal::ThreadState* ts) const;
 
-  // From / to the OS allocator, with accounting.
-  internal::FreeItem* AllocFromOs();
-  void ReleaseToOs(internal::FreeItem* object);
-  void ReleaseClusterToOs(internal::FreeItem* cluster);
+  // From / to the OS allocator, with accounting. ReleaseToOs() needs the
+  // shared cache's ReleaseBarrier() first if the objects were ever in it.
+  internal::FreeItem* AllocFromOs(std::uint32_t bucket);
+  void ReleaseToOs(internal::FreeItem* object, std::uint32_t bucket);
+  // Every object of a list of clusters (linked by next_cluster, each a
+  // null-terminated run), after one barrier.
+  void ReleaseClustersToOs(internal::FreeItem* clusters, std::uint32_t bucket);
 
-  // Sends `count` objects, chained by `next`, to the shared cache in
-  // clusters, or to the OS as the needed-average rule says. The objects are
-  // leaving a thread cache or a user: `used` drops by `count`.
-  void EvictChain(internal::FreeItem* chain, std::uint32_t count);
-  // Whether the objects just taken out of `used` may stay in the shared
-  // cache as spares.
-  bool KeepSpare() const;
-  void SampleNeeded();
-  void AddUsed(std::int64_t delta) {
-    HomeBucket().used.fetch_add(delta, std::memory_order_relaxed);
-  }
+  // Sends a null-terminated run of objects (linked by next) leaving a
+  // thread cache or a user to the shared cache, in clusters. Nothing goes
+  // to the OS here unless the pool keeps no spares (strategy kNone, a
+  // destroyed pool, the uaf aid): the release rule runs apart.
+  void EvictChain(internal::FreeItem* chain, internal::ThreadState* ts);
+  bool KeepsSpares() const;
+  // The release rule, at most once per release interval (see pool.cc).
+  void MaybeReleaseSpares(internal::ThreadState* ts);
+  void ReleaseSpares(std::uint32_t bucket);
+
+  // Objects out of the shared cache (with users or in thread caches).
   std::int64_t UsedTotal() const;
   std::uint64_t OsAllocsTotal() const;
   std::uint64_t OsReleasesTotal() const;
@@ -237,6 +234,9 @@ class Pool {
   // (relaxed: plain moves) so that readers racing with that are defined.
   std::atomic<std::int64_t> charge_;
   const std::uint32_t slot_;
+  // Set with charge_, and atomic for the same reason (relaxed).
+  std::atomic<std::uint32_t> cluster_objects_{kMinClusterObjects};
+  std::atomic<std::uint32_t> stash_capacity_{0};
 
   std::size_t size_;
   const std::size_t alignment_;
@@ -247,19 +247,22 @@ class Pool {
   ObjectAllocator* const allocator_;
   const std::string name_;
 
-  std::unique_ptr<Bucket[]> buckets_;
+  std::unique_ptr<internal::SharedCache> shared_;
+  std::unique_ptr<OsCounters[]> os_counters_;
   std::uint32_t bucket_mask_ = 0;
   // The debugging aids in force (normalised), and the state of those that
   // handle objects (null unless the pool has any).
   const DebugOptions debug_options_;
   std::unique_ptr<internal::PoolDebugState> debug_state_;
-  bool keep_spares_ = true;  // SetKeepSparesForTesting
+  bool keep_spares_ = true;  // PoolTestPeer::SetKeepSpares
 
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> limit_failures_{0};
-  // Decaying peak of `used` (see SampleNeeded), times kNeededSamples.
-  std::atomic<std::int64_t> needed_sum_{0};
+  // The release rule's state (written once per interval): when it next
+  // runs, and the need it last computed.
+  std::atomic<std::int64_t> next_release_check_ns_{0};
+  std::atomic<std::int64_t> need_{0};
 
   // Registry-owned (under the registry lock).
   int users_ = 1;

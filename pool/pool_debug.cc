@@ -10,6 +10,7 @@
 #include "debug/integrity.h"
 #include "debug/report.h"
 #include "pool/internal/registry.h"
+#include "pool/internal/thread_state.h"
 #include "pool/pool.h"
 
 namespace poolkit {
@@ -68,7 +69,7 @@ void* Pool::AllocDebug(const void* caller) {
     return nullptr;
   }
   bool reused = false;
-  FreeItem* object = TakeObject(&reused);
+  FreeItem* object = TakeObject(internal::ThreadState::Current(), &reused);
   if (object == nullptr) return nullptr;
 
   debug::ObjectTag* tag = TagOf(object);
@@ -156,7 +157,7 @@ void Pool::FreeDebug(void* object, const void* caller) {
   }
   FreeItem* item = static_cast<FreeItem*>(object);
   item->next = nullptr;
-  EvictChain(item, 1);
+  EvictChain(item, internal::ThreadState::Current());
 }
 
 }  // namespace poolkit

@@ -9,6 +9,7 @@
 
 #include "absl/debugging/symbolize.h"
 #include "gtest/gtest.h"
+#include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
 #include "pool/pool_dump.h"
 #include "pool/registry.h"
@@ -105,7 +106,7 @@ TEST(PoolDebugTest, ColdFirstReusesTheOldestFreeObject) {
   pool->Free(a);
   pool->Free(b);
   pool->Free(c);
-  EXPECT_EQ(pool->CountSharedForTesting(), 3u);
+  EXPECT_EQ(internal::PoolTestPeer::CountShared(*pool), 3u);
   EXPECT_EQ(pool->Alloc(), a);
   EXPECT_EQ(pool->Alloc(), b);
   EXPECT_EQ(pool->Alloc(), c);

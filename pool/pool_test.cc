@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "pool/internal/pool_test_peer.h"
 #include "pool/registry.h"
 
 namespace poolkit {
@@ -47,7 +48,7 @@ TEST_P(PoolPerStrategyTest, AllocFreeRoundTrip) {
   EXPECT_EQ(stats.in_use, 0);
   EXPECT_EQ(stats.allocated, stats.thread_cached + stats.shared_cached);
   EXPECT_EQ(static_cast<std::size_t>(stats.shared_cached),
-            pool->CountSharedForTesting());
+            internal::PoolTestPeer::CountShared(*pool));
   pool->Free(nullptr);
   pool->Flush();
   stats = pool->Stats();

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "pool/internal/registry.h"
+#include "pool/internal/release_clock.h"
 #include "pool/internal/thread_state.h"
 
 namespace poolkit {
@@ -178,11 +179,7 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
         // the old size can exist (the pool never allocated, see
         // FindMergeCandidate) or come to exist.
         pool->size_ = size;
-        if (pool->thread_cacheable()) {
-          pool->charge_.store(Pool::ChargeFor(size, static_cast<std::int64_t>(
-                                                        ThreadCacheBudget())),
-                              std::memory_order_relaxed);
-        }
+        pool->SizeCaches(static_cast<std::int64_t>(ThreadCacheBudget()));
         // Release: the new size before any allocation (acquire in
         // AllocFromOs).
         pool->allocated_.store(0, std::memory_order_release);
@@ -361,5 +358,10 @@ void SetThreadCacheBudget(std::size_t bytes) {
 }
 
 std::size_t ThreadCacheBudget() { return internal::ThreadCacheBudget(); }
+
+void SetSpareReleaseInterval(std::chrono::milliseconds interval) {
+  internal::SetSpareReleaseIntervalNanos(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count());
+}
 
 }  // namespace poolkit

@@ -2,6 +2,7 @@
 #ifndef POOLKIT_POOL_REGISTRY_H_
 #define POOLKIT_POOL_REGISTRY_H_
 
+#include <chrono>
 #include <cstddef>
 #include <string_view>
 #include <vector>
@@ -53,9 +54,18 @@ void Gc(const GcOptions& options = {});
 
 // The per-thread cache budget in bytes (default 512 KiB). Each thread picks
 // up a change at its next slow-path call. Pools created later decide from
-// it whether their objects fit in thread caches (16 objects must).
+// it whether their objects fit in thread caches (8 objects must); objects
+// too big for that are still kept per thread, up to budget / size of them
+// (at least one) per pool, outside the budget.
 void SetThreadCacheBudget(std::size_t bytes);
 std::size_t ThreadCacheBudget();
+
+// How often a pool looks at what its load needed and returns the spare
+// objects beyond that (plus 25%) to the OS (default 1 s). The look is taken
+// by a slow path of the pool once the interval is over, so memory goes back
+// within two intervals of activity after a load falls; Gc() returns it at
+// once. Nothing else sends objects to the OS while a pool keeps spares.
+void SetSpareReleaseInterval(std::chrono::milliseconds interval);
 
 }  // namespace poolkit
 

@@ -119,7 +119,7 @@ std::uint64_t ThreadState::CountCached(std::uint32_t slot) {
   std::uint64_t total = 0;
   for (ThreadState* state = registry.threads_head(); state != nullptr;
        state = state->registry_next_) {
-    total += LoadCount(state->heads_[slot]);
+    total += LoadCount(state->heads_[slot]) + LoadStashed(state->heads_[slot]);
   }
   return total;
 }
@@ -187,7 +187,7 @@ void ThreadState::EvictOlderHalf(Pool& pool, bool everything) {
   StoreCount(head, keep);
   tls_cache_bytes_left += static_cast<std::int64_t>(count - keep) *
                           pool.charge_.load(std::memory_order_relaxed);
-  pool.EvictChain(chain, count - keep);
+  pool.EvictChain(chain, this);
 }
 
 void ThreadState::Evict(Pool& freeing) {
@@ -197,7 +197,7 @@ void ThreadState::Evict(Pool& freeing) {
   // The pool that went over is usually the one growing: if it holds a fair
   // share (a quarter of the budget) it gives up its older half first.
   std::uint32_t count = LoadCount(heads_[freeing.slot_]);
-  if (count >= 2 * Pool::kClusterSize &&
+  if (count >= 2 * freeing.cluster_objects() &&
       static_cast<std::int64_t>(count) *
               freeing.charge_.load(std::memory_order_relaxed) >=
           budget_ / 4) {
@@ -214,7 +214,7 @@ void ThreadState::Evict(Pool& freeing) {
       std::uint32_t held = LoadCount(heads_[slot]);
       Pool* pool = registry.AtSlot(slot);
       if (held > 0 && pool != nullptr) {
-        EvictOlderHalf(*pool, held <= Pool::kClusterSize);
+        EvictOlderHalf(*pool, held <= pool->cluster_objects());
         progress = true;
       }
       slot = prev;
@@ -234,18 +234,27 @@ void ThreadState::Evict(Pool& freeing) {
   }
 }
 
-void ThreadState::FlushPool(Pool& pool) { EvictOlderHalf(pool, true); }
+void ThreadState::FlushPool(Pool& pool) { HandBackPool(pool); }
+
+void ThreadState::HandBackPool(Pool& pool) {
+  EvictOlderHalf(pool, true);
+  std::uint32_t stashed;
+  FreeItem* stash = TakeAllStashed(pool.slot_, &stashed);
+  if (stash != nullptr) pool.EvictChain(stash, this);
+}
 
 void ThreadState::HandBackDeadPools() {
   seen_dead_epoch_ = g_dead_epoch.load(std::memory_order_acquire);
   Registry& registry = Registry::Global();
   for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
-    if (LoadCount(heads_[slot]) == 0) continue;
+    if (LoadCount(heads_[slot]) == 0 && LoadStashed(heads_[slot]) == 0) {
+      continue;
+    }
     Pool* pool = registry.AtSlot(slot);
     if (pool == nullptr || !pool->dead_.load(std::memory_order_acquire)) {
       continue;
     }
-    EvictOlderHalf(*pool, true);
+    HandBackPool(*pool);
     if (in_lru_[slot]) LruUnlink(slot);
     registry.ReapIfDrained(pool);
   }
@@ -254,11 +263,13 @@ void ThreadState::HandBackDeadPools() {
 void ThreadState::ReleaseEverything() {
   Registry& registry = Registry::Global();
   for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
-    if (LoadCount(heads_[slot]) == 0) continue;
+    if (LoadCount(heads_[slot]) == 0 && LoadStashed(heads_[slot]) == 0) {
+      continue;
+    }
     Pool* pool = registry.AtSlot(slot);
     if (pool == nullptr) continue;
     bool dead = pool->dead_.load(std::memory_order_acquire);
-    EvictOlderHalf(*pool, true);
+    HandBackPool(*pool);
     if (dead) registry.ReapIfDrained(pool);
   }
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 #include "testing/stress_util.h"
@@ -182,7 +183,7 @@ TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
   EXPECT_EQ(stats.in_use, 0);
   EXPECT_EQ(stats.thread_cached, 0);
   EXPECT_EQ(static_cast<std::size_t>(stats.allocated),
-            pool->CountSharedForTesting());
+            internal::PoolTestPeer::CountShared(*pool));
   if (strategy == SharedCacheStrategy::kNone) {
     EXPECT_EQ(stats.allocated, 0);
   }

@@ -1,10 +1,17 @@
-// The needed-average rule: after a spike, once the load is small again,
-// the pool gives memory back to the OS allocator by itself.
+// The release rule: after a spike, once the load is small again, the pool
+// gives memory back to the OS allocator by itself, within about ten release
+// intervals of slow-path activity; and a steady load makes no OS call even
+// while interval after interval passes. The release clock is the test's
+// own (no sleeps).
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "pool/internal/pool_test_peer.h"
+#include "pool/internal/release_clock.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 #include "testing/stress_util.h"
@@ -12,13 +19,46 @@
 namespace poolkit {
 namespace {
 
-class ReleaseToOsTest : public ::testing::TestWithParam<SharedCacheStrategy> {};
+constexpr std::int64_t kIntervalNs = 1000000000;  // the default, 1 s
+std::atomic<std::int64_t> g_now{0};
+std::int64_t FakeNow() { return g_now.load(std::memory_order_relaxed); }
+
+class ReleaseToOsTest : public ::testing::TestWithParam<SharedCacheStrategy> {
+ protected:
+  void SetUp() override {
+    old_budget_ = ThreadCacheBudget();
+    // A small thread cache, so that a modest working set already moves
+    // through the shared cache all the time.
+    SetThreadCacheBudget(16 * 1024);
+    internal::SetReleaseClockForTesting(FakeNow);
+    SetSpareReleaseInterval(std::chrono::milliseconds(kIntervalNs / 1000000));
+  }
+  void TearDown() override {
+    internal::SetReleaseClockForTesting(nullptr);
+    SetThreadCacheBudget(old_budget_);
+  }
+
+  // Rounds of a working set alloc'd and freed in a batch (more than the
+  // 16 KiB thread cache holds), the clock advancing by `step` per round.
+  static void Load(Pool* pool, std::size_t working_set, std::size_t rounds,
+                   std::int64_t step) {
+    std::vector<void*> objects;
+    for (std::size_t r = 0; r < rounds; ++r) {
+      for (std::size_t i = 0; i < working_set; ++i) {
+        void* object = pool->Alloc();
+        ASSERT_NE(object, nullptr);
+        objects.push_back(object);
+      }
+      for (void* object : objects) pool->Free(object);
+      objects.clear();
+      g_now.fetch_add(step, std::memory_order_relaxed);
+    }
+  }
+
+  std::size_t old_budget_ = 0;
+};
 
 TEST_P(ReleaseToOsTest, AllocatedFallsBackAfterSpike) {
-  // A small thread cache, so that a modest working set already moves
-  // through the shared cache (and the rule) all the time.
-  const std::size_t old_budget = ThreadCacheBudget();
-  SetThreadCacheBudget(16 * 1024);
   PoolOptions options;
   options.name = "spike-" + std::string(StrategyName(GetParam()));
   options.object_size = 64;
@@ -32,35 +72,32 @@ TEST_P(ReleaseToOsTest, AllocatedFallsBackAfterSpike) {
   EXPECT_EQ(pool->Stats().allocated, static_cast<std::int64_t>(spike));
   for (void* object : objects) pool->Free(object);
   objects.clear();
+  // Freeing sends nothing to the OS: spares stay until the rule runs.
+  EXPECT_EQ(pool->Stats().os_releases, 0u);
 
-  // The quiet period: a working set of 600 objects, alloc'd and freed in
-  // batches (more than the 16 KiB thread cache holds, so every batch goes
-  // through the slow paths, which sample the load).
+  // Within one interval the spike is still what the pool needed lately.
   const std::size_t working_set = 600;
-  const std::size_t rounds = testing::Scaled(400);
-  for (std::size_t r = 0; r < rounds; ++r) {
-    for (std::size_t i = 0; i < working_set; ++i) {
-      objects.push_back(pool->Alloc());
-    }
-    for (void* object : objects) pool->Free(object);
-    objects.clear();
-  }
+  Load(pool, working_set, 40, kIntervalNs / 100);
+  EXPECT_EQ(pool->Stats().os_releases, 0u);
 
+  // Twenty more intervals of the small load: the spike is forgotten (the
+  // need loses a quarter per interval).
+  Load(pool, working_set, 2000, kIntervalNs / 100);
   PoolStats stats = pool->Stats();
-  // The average followed the load down...
-  EXPECT_LT(stats.needed_avg, static_cast<std::int64_t>(2 * working_set));
-  // ...and the pool kept no more than the rule allows: either under 1.25x
-  // the need, or at most minavail spare (one cluster of slack either way:
-  // the rule is applied before a cluster moves).
-  const std::int64_t cluster = 8;
-  EXPECT_TRUE(stats.allocated <= stats.needed_avg * 5 / 4 + cluster ||
-              stats.shared_cached <=
-                  static_cast<std::int64_t>(options.minavail) + cluster)
-      << "allocated=" << stats.allocated << " needed=" << stats.needed_avg
-      << " shared=" << stats.shared_cached;
-  EXPECT_LT(stats.allocated, static_cast<std::int64_t>(spike / 4));
+  EXPECT_GT(stats.os_releases, 0u);
+  EXPECT_LT(stats.allocated, static_cast<std::int64_t>(2 * working_set))
+      << "needed=" << stats.needed_avg << " shared=" << stats.shared_cached;
+  EXPECT_GE(stats.allocated, static_cast<std::int64_t>(working_set));
 
-  // Gc() trims the shared cache down to minavail.
+  // Steady from here: intervals pass, no OS call either way.
+  Load(pool, working_set, 100, kIntervalNs / 100);
+  const PoolStats steady = pool->Stats();
+  Load(pool, working_set, testing::Scaled(500), kIntervalNs / 100);
+  stats = pool->Stats();
+  EXPECT_EQ(stats.os_allocs, steady.os_allocs);
+  EXPECT_EQ(stats.os_releases, steady.os_releases);
+
+  // Gc() trims the shared cache down to minavail at once.
   Gc();
   stats = pool->Stats();
   EXPECT_LE(stats.shared_cached, static_cast<std::int64_t>(options.minavail));
@@ -68,7 +105,36 @@ TEST_P(ReleaseToOsTest, AllocatedFallsBackAfterSpike) {
 
   pool->Flush();
   EXPECT_TRUE(DestroyPool(pool).ok());
-  SetThreadCacheBudget(old_budget);
+}
+
+TEST_P(ReleaseToOsTest, RuleKeepsTheNeedPlusAQuarter) {
+  PoolOptions options;
+  options.name = "rule-" + std::string(StrategyName(GetParam()));
+  options.object_size = 64;
+  options.strategy = GetParam();
+  Pool* pool = *CreatePool(options);
+  std::vector<void*> objects;
+  for (int i = 0; i < 4096; ++i) objects.push_back(pool->Alloc());
+  // 1024 stay in use; the rest become spare.
+  for (std::size_t i = 1024; i < objects.size(); ++i) pool->Free(objects[i]);
+  objects.resize(1024);
+  // Intervals with nothing out beyond the 1024 (and the thread cache): the
+  // first sees the whole pool as needed (no low-water mark yet), and the
+  // need then loses a quarter per interval down to what is out.
+  for (int interval = 0; interval < 10; ++interval) {
+    internal::PoolTestPeer::RunReleaseRule(*pool);
+  }
+  PoolStats stats = pool->Stats();
+  const std::int64_t need = stats.needed_avg;
+  EXPECT_GE(need, 1024);
+  EXPECT_LE(need, 1024 + stats.thread_cached);
+  const std::int64_t slack =
+      std::max<std::int64_t>(need / 4, 2 * pool->cluster_objects());
+  EXPECT_LE(stats.allocated, need + slack + pool->cluster_objects());
+  EXPECT_GE(stats.allocated, need + slack - pool->cluster_objects());
+  for (void* object : objects) pool->Free(object);
+  pool->Flush();
+  EXPECT_TRUE(DestroyPool(pool).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -9,14 +9,16 @@ namespace poolkit::internal {
 // A free object holds two links in its first two words; this is why every
 // pool object is at least kMinObjectSize bytes.
 //
-// In a thread cache, `next` links the per-pool LIFO list (hottest first).
-// In a shared cache, objects travel in clusters: `next` links the first
-// objects of successive clusters and `down` links the objects of one cluster
-// (null-terminated), so a whole cluster is pushed or popped with one atomic
-// operation on the list head.
+// `next` links free objects in the order a thread uses them: a thread
+// cache's LIFO list (hottest first), and the objects of one cluster in a
+// shared cache (null-terminated). `next_cluster`, meaningful only in the
+// first object of a cluster, links the clusters of a shared-cache stack.
+// A cluster therefore moves between a thread cache and a shared cache as it
+// is: evicting cuts a run of the thread's list (one write, at the cut) and a
+// refill makes the run the thread's list, with no per-object rewriting.
 struct FreeItem {
   FreeItem* next;
-  FreeItem* down;
+  FreeItem* next_cluster;
 };
 
 inline constexpr std::size_t kMinObjectSize = sizeof(FreeItem);

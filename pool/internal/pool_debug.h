@@ -4,13 +4,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <string_view>
 
 #include "debug/debug_options.h"
 #include "debug/fault_injection.h"
-#include "pool/internal/free_item.h"
 
 namespace poolkit::internal {
 
@@ -21,10 +18,7 @@ struct PoolDebugState {
 
   debug::FaultInjector injector;
   std::atomic<std::uint64_t> injected_failures{0};
-  // cold-first: the shared cache is this FIFO instead of the strategy's
-  // stack (a debugging aid: speed does not matter, age does).
-  std::mutex cold_mu;
-  std::deque<FreeItem*> cold;
+  // (cold-first is a shared cache of its own: see shared_cache.cc.)
 };
 
 }  // namespace poolkit::internal

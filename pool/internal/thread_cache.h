@@ -28,7 +28,9 @@ struct LocalHead {
   // Written only by the owning thread; read (relaxed) by statistics from
   // other threads, hence atomic accesses that compile to plain moves.
   std::uint32_t count;
-  std::uint32_t reserved;
+  // Objects of an uncacheable pool in the thread's stash (ThreadState),
+  // beside the budget; written by the owner, read by statistics.
+  std::uint32_t stashed;
 };
 
 // The hot per-thread data. Plain __thread PODs, zero-initialised, so access
@@ -49,6 +51,12 @@ inline std::uint32_t LoadCount(const LocalHead& head) {
 }
 inline void StoreCount(LocalHead& head, std::uint32_t count) {
   __atomic_store_n(&head.count, count, __ATOMIC_RELAXED);
+}
+inline std::uint32_t LoadStashed(const LocalHead& head) {
+  return __atomic_load_n(&head.stashed, __ATOMIC_RELAXED);
+}
+inline void StoreStashed(LocalHead& head, std::uint32_t count) {
+  __atomic_store_n(&head.stashed, count, __ATOMIC_RELAXED);
 }
 
 }  // namespace poolkit::internal

@@ -39,10 +39,50 @@ class ThreadState {
   // Sends every object this thread caches for `pool` to the shared cache.
   void FlushPool(Pool& pool);
 
+  // The stash: objects of pools too big for the byte budget, at most the
+  // pool's stash capacity, linked by next (see Pool::SizeCaches).
+  FreeItem* TakeStashed(std::uint32_t slot) {
+    FreeItem* item = stash_[slot];
+    if (item == nullptr) return nullptr;
+    stash_[slot] = item->next;
+    StoreStashed(heads_[slot], LoadStashed(heads_[slot]) - 1);
+    return item;
+  }
+  // False (and nothing done) if the stash is full.
+  bool Stash(std::uint32_t slot, FreeItem* item, std::uint32_t capacity) {
+    std::uint32_t count = LoadStashed(heads_[slot]);
+    if (count >= capacity) return false;
+    item->next = stash_[slot];
+    stash_[slot] = item;
+    StoreStashed(heads_[slot], count + 1);
+    return true;
+  }
+  // Stashes objects of a null-terminated run while there is room; returns
+  // the part that did not fit (null-terminated) and adds to *stashed.
+  FreeItem* StashRun(std::uint32_t slot, FreeItem* run, std::uint32_t capacity,
+                     std::uint32_t* stashed) {
+    while (run != nullptr) {
+      FreeItem* next = run->next;
+      if (!Stash(slot, run, capacity)) break;
+      ++*stashed;
+      run = next;
+    }
+    return run;
+  }
+  // Empties the stash: its objects, null-terminated, and how many.
+  FreeItem* TakeAllStashed(std::uint32_t slot, std::uint32_t* count) {
+    FreeItem* all = stash_[slot];
+    stash_[slot] = nullptr;
+    *count = LoadStashed(heads_[slot]);
+    StoreStashed(heads_[slot], 0);
+    return all;
+  }
+
   std::uint32_t index() const { return index_; }
   LocalHead* heads() const { return heads_; }
 
-  // Sum of LocalHead counts of `slot` over every live thread (relaxed reads).
+  // Objects of `slot` held by every live thread, in its cache and stash
+  // (relaxed reads).
   static std::uint64_t CountCached(std::uint32_t slot);
   // Raised by the registry when a pool dies, so that threads look for its
   // objects at their next slow path.
@@ -55,6 +95,8 @@ class ThreadState {
   void ReleaseEverything();
   void EvictOlderHalf(Pool& pool, bool everything);
   void HandBackDeadPools();
+  // Everything this thread holds of `pool`: cache and stash.
+  void HandBackPool(Pool& pool);
   void LruUnlink(std::uint32_t slot);
 
   static constexpr std::uint16_t kNone = 0xffff;
@@ -68,6 +110,7 @@ class ThreadState {
   std::uint16_t lru_prev_[kMaxPools];
   std::uint16_t lru_next_[kMaxPools];
   bool in_lru_[kMaxPools] = {};
+  FreeItem* stash_[kMaxPools] = {};
   ThreadState* registry_prev_ = nullptr;
   ThreadState* registry_next_ = nullptr;
 };

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "debug/report.h"
+#include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 
@@ -445,8 +446,8 @@ class Session {
     CHECK_MODEL(stats.failed == m.nulls, pool->name());
     CHECK_MODEL(stats.injected_failures <= stats.failed, pool->name());
     // The shared cache, walked, holds what the counters say.
-    CHECK_MODEL(static_cast<std::int64_t>(pool->CountSharedForTesting()) ==
-                    stats.shared_cached,
+    CHECK_MODEL(static_cast<std::int64_t>(internal::PoolTestPeer::CountShared(
+                    *pool)) == stats.shared_cached,
                 pool->name());
     CHECK_MODEL(
         m.options.limit == 0 ||

@@ -1,0 +1,142 @@
+// The dwcas strategy (seeds 000 and 001): a stack of clusters on a double-word
+// CAS, with a flush lock.
+#ifndef POOLKIT_POOL_INTERNAL_DWCAS_STACK_H_
+#define POOLKIT_POOL_INTERNAL_DWCAS_STACK_H_
+
+#include <cstdint>
+
+#include "arch/atomics.h"
+#include "arch/word_pair.h"
+#include "pool/internal/free_item.h"
+#include "pool/internal/spin_lock.h"
+#include "pool/internal/stack_words.h"
+
+namespace poolkit::internal {
+
+// Seeds 000/001: a lock-free stack on a {head, generation} pair updated with
+// a double-word CAS. The generation is bumped by every removal, so a pop that
+// read {A, g} cannot succeed after A was popped and pushed back (ABA).
+//
+// A pop must read `head->next_cluster` before its CAS, while another thread may
+// pop the same head and return it to the OS: that read is then a use after free
+// (the seed-003 crash). The flush lock closes that window: pops hold it
+// shared, and every path that returns objects to the OS takes it exclusively
+// first (flush and gc while detaching; ordinary releases as a barrier, see
+// ReleaseBarrier()), so no pop is between its read of `head` and its read of
+// `head->next_cluster` when an object leaves for the OS. Seed 001 dropped the
+// shared side in pop; that is only safe while nothing frees concurrently with a
+// pop, which a library cannot promise.
+class DwcasStack {
+ public:
+  static constexpr const char* kName = "dwcas";
+
+  // A pop reads `head->next_cluster` while another thread may pop that head,
+  // hand it out and have its new owner write to it: the race every Treiber
+  // stack has. The value read is used only if the DWCAS then finds the
+  // generation unchanged, which proves nobody popped the head in between, so a
+  // value read during such a race is always discarded. ThreadSanitizer is told
+  // not to report this one read.
+  __attribute__((no_sanitize_thread)) static FreeItem* ReadNextMayRace(
+      const FreeItem* item) {
+    return item->next_cluster;
+  }
+
+  void Push(FreeItem* cluster) {
+    arch::WordPair seen = {
+        arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed),
+        arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
+    for (;;) {
+      cluster->next_cluster = ToItem(seen.lo);
+      // Release: the cluster's links (next, next_cluster, the objects'
+      // contents) are written before a popper can find the cluster at the head.
+      // Pushes need no generation bump: ABA only hurts a removal.
+      if (arch::CompareExchangePair(&top_, &seen, {ToWord(cluster), seen.hi},
+                                    arch::MemoryOrder::kRelease)) {
+        return;
+      }
+    }
+  }
+
+  FreeItem* Pop() {
+    if (arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0) {
+      return nullptr;
+    }
+    const bool locked = flush_lock_enabled_;
+    if (locked) flush_lock_.LockShared();
+    // Generation first, then head, each acquire so that the head is read
+    // after the generation. Then the pair we use is never newer in its
+    // generation than in its head: if the head was popped after we read the
+    // generation, the real generation is higher and our CAS must fail.
+    // (Head first, then generation, let a pop pair an old head with a newer
+    // generation, read the old head's `next_cluster` after its new owner
+    // overwrote it, and succeed once that head was pushed back: garbage
+    // installed as the head. Found in review; reproduced within seconds.)
+    arch::WordPair seen;
+    seen.hi = arch::LoadWord(&top_.hi, arch::MemoryOrder::kAcquire);
+    seen.lo = arch::LoadWord(&top_.lo, arch::MemoryOrder::kAcquire);
+    FreeItem* item;
+    for (;;) {
+      item = ToItem(seen.lo);
+      if (item == nullptr) break;
+      if (pop_hook_ != nullptr) pop_hook_(pop_hook_arg_, item);
+      // The read that may touch freed memory if the flush lock is bypassed.
+      FreeItem* next = ReadNextMayRace(item);
+      // Acquire: the popped cluster's contents, written before its releasing
+      // push, are visible to us.
+      if (arch::CompareExchangePair(&top_, &seen, {ToWord(next), seen.hi + 1},
+                                    arch::MemoryOrder::kAcquire)) {
+        break;
+      }
+    }
+    if (locked) flush_lock_.UnlockShared();
+    return item;
+  }
+
+  FreeItem* PopAll() {
+    flush_lock_.Lock();
+    arch::WordPair seen = {
+        arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed),
+        arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
+    // Acquire: we are about to walk (and free) what other threads pushed.
+    while (!arch::CompareExchangePair(&top_, &seen, {0, seen.hi + 1},
+                                      arch::MemoryOrder::kAcquire)) {
+    }
+    flush_lock_.Unlock();
+    return ToItem(seen.lo);
+  }
+
+  // Called before an object popped from this stack is returned to the OS
+  // outside PopAll(): waits until no pop is between reading the head and
+  // reading its `next_cluster`. New pops cannot reach the object any more (it
+  // was popped), so one empty exclusive section is enough.
+  void ReleaseBarrier() {
+    if (!flush_lock_enabled_) return;
+    flush_lock_.Lock();
+    flush_lock_.Unlock();
+  }
+
+  // Test hooks (the seed-003 race made reproducible): a callback between a
+  // pop's read of the head and its read of head->next_cluster, and a switch
+  // that runs the stack without its flush lock in pops and releases (seed 001;
+  // PopAll keeps it, which then excludes nobody).
+  void SetPopHookForTesting(PopHook hook, void* arg) {
+    pop_hook_arg_ = arg;
+    pop_hook_ = hook;
+  }
+  void SetFlushLockForTesting(bool enabled) { flush_lock_enabled_ = enabled; }
+  bool LooksEmpty() const {
+    return arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0;
+  }
+  FreeItem* PeekForTesting() const { return ToItem(top_.lo); }
+
+ private:
+  arch::WordPair top_ = {0, 0};
+  SharedSpinLock flush_lock_;
+  PopHook pop_hook_ = nullptr;
+  void* pop_hook_arg_ = nullptr;
+  bool flush_lock_enabled_ = true;
+};
+
+}  // namespace poolkit::internal
+
+#endif  // POOLKIT_POOL_INTERNAL_DWCAS_STACK_H_

@@ -1,0 +1,70 @@
+// The spinlock strategy (seed 002): a stack of clusters behind one lock.
+#ifndef POOLKIT_POOL_INTERNAL_SPINLOCK_STACK_H_
+#define POOLKIT_POOL_INTERNAL_SPINLOCK_STACK_H_
+
+#include <cstdint>
+
+#include "arch/atomics.h"
+#include "pool/internal/free_item.h"
+#include "pool/internal/spin_lock.h"
+#include "pool/internal/stack_words.h"
+
+namespace poolkit::internal {
+
+// One lock around every access. A pop reads `head->next_cluster` under the
+// lock, and nothing can remove (let alone free) `head` while the lock is
+// held, so releasing objects to the OS anywhere else is always safe.
+class SpinlockStack {
+ public:
+  static constexpr const char* kName = "spinlock";
+
+  void Push(FreeItem* cluster) {
+    lock_.Lock();
+    cluster->next_cluster = ToItem(Head());
+    SetHead(ToWord(cluster));
+    lock_.Unlock();
+  }
+
+  FreeItem* Pop() {
+    // Unlocked peek: an empty stack (the common miss) costs no lock traffic.
+    // A stale answer only sends the caller to the next bucket or the OS.
+    if (Head() == 0) return nullptr;
+    lock_.Lock();
+    FreeItem* item = ToItem(Head());
+    if (item != nullptr) SetHead(ToWord(item->next_cluster));
+    lock_.Unlock();
+    return item;
+  }
+
+  FreeItem* PopAll() {
+    lock_.Lock();
+    FreeItem* all = ToItem(Head());
+    SetHead(0);
+    lock_.Unlock();
+    return all;
+  }
+
+  // Objects popped from this stack may go to the OS at any time.
+  void ReleaseBarrier() {}
+
+  bool LooksEmpty() const { return Head() == 0; }
+  // The first cluster; only meaningful while no other thread uses the stack.
+  FreeItem* PeekForTesting() const { return ToItem(Head()); }
+
+ private:
+  // Relaxed atomic accesses: the lock orders everything inside it; the
+  // head is atomic only because Pop() peeks at it without the lock.
+  std::uintptr_t Head() const {
+    return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+  }
+  void SetHead(std::uintptr_t head) {
+    arch::StoreWord(&head_, head, arch::MemoryOrder::kRelaxed);
+  }
+
+  SpinLock lock_;
+  std::uintptr_t head_ = 0;
+};
+
+}  // namespace poolkit::internal
+
+#endif  // POOLKIT_POOL_INTERNAL_SPINLOCK_STACK_H_

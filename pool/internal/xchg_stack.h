@@ -1,0 +1,107 @@
+// The xchg strategy (seed 003): a stack of clusters with a self-locked head.
+#ifndef POOLKIT_POOL_INTERNAL_XCHG_STACK_H_
+#define POOLKIT_POOL_INTERNAL_XCHG_STACK_H_
+
+#include <cstdint>
+
+#include "arch/atomics.h"
+#include "pool/internal/free_item.h"
+#include "pool/internal/stack_words.h"
+
+namespace poolkit::internal {
+
+// Seed 003: a self-locked head. A pop swaps the BUSY sentinel into the head
+// with one exchange; while the head is BUSY no other thread can pop, so the
+// item we took cannot be popped, used and freed by anyone else before we read
+// its `next_cluster`. Storing `next` into the head publishes it and unlocks in
+// one write. A push never dereferences the head, so it cannot touch freed
+// memory either. Objects may be returned to the OS at any time with no barrier.
+class XchgStack {
+ public:
+  static constexpr const char* kName = "xchg";
+  static constexpr std::uintptr_t kBusy = 1;
+
+  void Push(FreeItem* cluster) {
+    std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+    for (;;) {
+      if (seen == kBusy) {
+        arch::CpuRelax();
+        seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+        continue;
+      }
+      cluster->next_cluster = ToItem(seen);
+      // Release: the cluster's links and contents are written before a
+      // popper can reach the cluster through the head.
+      if (arch::CompareExchangeWord(&head_, &seen, ToWord(cluster),
+                                    arch::MemoryOrder::kRelease)) {
+        return;
+      }
+    }
+  }
+
+  FreeItem* Pop() {
+    std::uintptr_t item = Lock();
+    if (item == 0) return nullptr;
+    FreeItem* cluster = ToItem(item);
+    if (pop_hook_ != nullptr) pop_hook_(pop_hook_arg_, cluster);
+    // Release: our read of cluster->next_cluster completes before anybody can
+    // pop the next cluster (and a thread that pops it sees a consistent head).
+    arch::StoreWord(&head_, ToWord(cluster->next_cluster),
+                    arch::MemoryOrder::kRelease);
+    return cluster;
+  }
+
+  FreeItem* PopAll() {
+    std::uintptr_t all = Lock();
+    if (all != 0) arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+    return ToItem(all);
+  }
+
+  // Objects popped from this stack may go to the OS at any time: no pop
+  // reads the link of an object unless it holds the head (BUSY).
+  void ReleaseBarrier() {}
+
+  bool LooksEmpty() const {
+    return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == 0;
+  }
+  FreeItem* PeekForTesting() const { return ToItem(head_); }
+  // Called between taking the head (BUSY installed) and reading its
+  // `next_cluster`.
+  void SetPopHookForTesting(PopHook hook, void* arg) {
+    pop_hook_arg_ = arg;
+    pop_hook_ = hook;
+  }
+
+ private:
+  // Swaps BUSY into the head and returns what was there. A non-zero result
+  // means the head is now locked by us (it reads BUSY) and the caller must
+  // store the new head; zero means the list was empty and is not locked.
+  std::uintptr_t Lock() {
+    for (;;) {
+      std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+      if (seen == 0) return 0;  // nothing to take: no need to lock
+      if (seen != kBusy) {
+        // Acquire: pairs with the releasing push or unlock that installed
+        // this head, so its links and contents are visible to us.
+        seen = arch::ExchangeWord(&head_, kBusy, arch::MemoryOrder::kAcquire);
+        if (seen == 0) {
+          // Emptied between our load and the exchange: put the empty head
+          // back (nothing was published under the lock, relaxed would do;
+          // release keeps every unlock alike).
+          arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+          return 0;
+        }
+        if (seen != kBusy) return seen;
+      }
+      arch::CpuRelax();
+    }
+  }
+
+  std::uintptr_t head_ = 0;
+  PopHook pop_hook_ = nullptr;
+  void* pop_hook_arg_ = nullptr;
+};
+
+}  // namespace poolkit::internal
+
+#endif  // POOLKIT_POOL_INTERNAL_XCHG_STACK_H_

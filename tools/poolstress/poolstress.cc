@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 
@@ -153,7 +154,7 @@ RaceCounters RunRaceChild(const Options& options,
   pool_options.debug.guarded = true;
   pool_options.debug.quarantine = 0;  // unmap at once: reads of freed fault
   Pool* pool = *CreatePool(pool_options);
-  pool->SetDwcasFlushLockForTesting(options.flush_lock);
+  internal::PoolTestPeer::SetDwcasFlushLock(*pool, options.flush_lock);
   const Clock::time_point end =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options.duration));

@@ -10,10 +10,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "pool/pool.h"
 #include "pool/pool_options.h"
+#include "tools/poolbench/scenarios.h"
+#include "tools/poolbench/spinlock_free_list.h"
 
 namespace poolkit::poolbench {
 
@@ -35,6 +38,30 @@ class PoolUnderTest {
 // strategy, a name unique in the process ("pb-xchg-64-3").
 absl::StatusOr<Pool*> CreateBenchPool(SharedCacheStrategy strategy,
                                       std::size_t object_size);
+
+// The simple contender: a SpinlockFreeList in poolbench's process.
+class SimpleUnderTest {
+ public:
+  explicit SimpleUnderTest(SpinlockFreeList* list) : list_(list) {}
+  void* Alloc() { return list_->Alloc(); }
+  void Free(void* object) { list_->Free(object); }
+  // Allocs that found the list empty and went to malloc.
+  std::uint64_t OsCalls() const { return list_->FallbackAllocs(); }
+  static constexpr bool kCountsOsCalls = true;
+
+ private:
+  SpinlockFreeList* list_;
+};
+
+// A list for the simple contender in `scenario`, prefilled with
+// SimplePrefillObjects(scenario) objects.
+absl::StatusOr<std::unique_ptr<SpinlockFreeList>> CreateSimpleList(
+    const Scenario& scenario);
+// What the scenario's threads hold at once (MaxObjectsInFlight) plus a few
+// per thread: a handful each in hot, a batch each plus a few in batch, a
+// ring plus a few per pair in cross. None for the spike: its volume comes
+// from malloc, as a free list's first fill would.
+std::size_t SimplePrefillObjects(const Scenario& scenario);
 
 // malloc()/free(): glibc's, or the peer LD_PRELOADed into the process.
 class MallocUnderTest {

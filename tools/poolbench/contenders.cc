@@ -27,6 +27,7 @@ const std::vector<ContenderInfo>& Table() {
           {ContenderId::kDwcas, "dwcas", ContenderKind::kPoolkit, "", {}},
           {ContenderId::kXchg, "xchg", ContenderKind::kPoolkit, "", {}},
           {ContenderId::kNone, "none", ContenderKind::kPoolkit, "", {}},
+          {ContenderId::kSimple, "simple", ContenderKind::kBaseline, "", {}},
           {ContenderId::kGlibc, "glibc", ContenderKind::kGlibc, "", {}},
           {ContenderId::kJemalloc,
            "jemalloc",
@@ -162,6 +163,10 @@ bool IsPoolkit(ContenderId id) {
 
 bool IsPeer(ContenderId id) { return Info(id).kind == ContenderKind::kPeer; }
 
+bool CountsOsCalls(ContenderId id) {
+  return IsPoolkit(id) || Info(id).kind == ContenderKind::kBaseline;
+}
+
 SharedCacheStrategy StrategyOf(ContenderId id) {
   switch (id) {
     case ContenderId::kSpinlock:
@@ -234,11 +239,19 @@ MallocIdentity IdentifyMalloc(ContenderId id,
   }
   std::string glibc = absl::StrCat("glibc ", gnu_get_libc_version());
   const bool c_library = IsCLibrary(identity.malloc_from);
+  const std::string below = c_library ? glibc : identity.malloc_from;
   if (IsPoolkit(id)) {
     // A pool works over any malloc (a sanitizer's too); say which one.
-    identity.version =
-        absl::StrCat("poolkit ", ContenderName(id), " shared cache, over ",
-                     c_library ? glibc : identity.malloc_from, " malloc");
+    identity.version = absl::StrCat("poolkit ", ContenderName(id),
+                                    " shared cache, over ", below, " malloc");
+    identity.ok = true;
+    return identity;
+  }
+  if (Info(id).kind == ContenderKind::kBaseline) {
+    // Like a pool, the list works over any malloc.
+    identity.version = absl::StrCat(
+        "free list behind one test-and-test-and-set spinlock, over ", below,
+        " malloc");
     identity.ok = true;
     return identity;
   }
@@ -281,6 +294,9 @@ void ReleaseFreeMemory(ContenderId id) {
       Gc(options);
       return;
     }
+    case ContenderKind::kBaseline:
+      // The list keeps what it holds (a plain free list gives nothing
+      // back); malloc may still trim what it has.
     case ContenderKind::kGlibc:
       malloc_trim(0);
       return;

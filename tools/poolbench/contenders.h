@@ -1,11 +1,13 @@
 // The allocators poolbench compares: poolkit's four shared-cache strategies,
-// glibc's malloc, and the malloc replacements users pick instead (jemalloc,
-// tcmalloc, mimalloc from Debian's packages).
+// `simple` (the floor of a shared path: a free list behind one spinlock,
+// spinlock_free_list.h), glibc's malloc, and the malloc replacements users
+// pick instead (jemalloc, tcmalloc, mimalloc from Debian's packages).
 //
-// poolkit and glibc run inside poolbench's own process. Each peer replaces
-// malloc for a whole process, so it runs in a child (a poolbench worker)
-// started with LD_PRELOAD naming its shared library; the worker proves that
-// the peer really serves malloc before it measures anything (IdentifyMalloc).
+// poolkit, simple and glibc run inside poolbench's own process. Each peer
+// replaces malloc for a whole process, so it runs in a child (a poolbench
+// worker) started with LD_PRELOAD naming its shared library; the worker proves
+// that the peer really serves malloc before it measures anything
+// (IdentifyMalloc).
 #ifndef POOLKIT_TOOLS_POOLBENCH_CONTENDERS_H_
 #define POOLKIT_TOOLS_POOLBENCH_CONTENDERS_H_
 
@@ -18,23 +20,25 @@
 namespace poolkit::poolbench {
 
 // In table order: poolkit's strategies first, then what they are compared
-// with.
+// with (the floor of a shared path, then the mallocs).
 enum class ContenderId : int {
   kSpinlock = 0,
   kDwcas,
   kXchg,
   kNone,
+  kSimple,
   kGlibc,
   kJemalloc,
   kTcmalloc,
   kMimalloc,
 };
-inline constexpr int kNumContenders = 8;
+inline constexpr int kNumContenders = 9;
 
 enum class ContenderKind {
-  kPoolkit,  // a poolkit pool, in poolbench's process
-  kGlibc,    // the C library's malloc/free, in poolbench's process
-  kPeer,     // a malloc replacement, LD_PRELOADed into a worker process
+  kPoolkit,   // a poolkit pool, in poolbench's process
+  kBaseline,  // simple: a SpinlockFreeList, in poolbench's process
+  kGlibc,     // the C library's malloc/free, in poolbench's process
+  kPeer,      // a malloc replacement, LD_PRELOADed into a worker process
 };
 
 struct ContenderInfo {
@@ -57,6 +61,9 @@ std::vector<ContenderId> AllContenders();
 
 bool IsPoolkit(ContenderId id);
 bool IsPeer(ContenderId id);
+// Whether the contender's OS allocator calls are counted (poolkit: its
+// pool's Stats(); simple: the allocs that found its list empty).
+bool CountsOsCalls(ContenderId id);
 // The shared-cache strategy of a poolkit contender.
 SharedCacheStrategy StrategyOf(ContenderId id);
 
@@ -90,7 +97,8 @@ MallocIdentity IdentifyMalloc(ContenderId id,
                               const std::string& expected_library);
 
 // Gives free memory back to the OS the way a user of `id` would after a
-// load spike: poolkit::Gc({.trim_os = true}), malloc_trim(0), jemalloc's
+// load spike: poolkit::Gc({.trim_os = true}), malloc_trim(0) (glibc, and
+// simple, whose list keeps every object it holds), jemalloc's
 // "arena.<all>.purge", tcmalloc's MallocExtension_ReleaseFreeMemory,
 // mimalloc's mi_collect(true). Call it in the process `id` runs in.
 void ReleaseFreeMemory(ContenderId id);

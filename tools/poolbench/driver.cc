@@ -19,6 +19,7 @@
 #include "tools/poolbench/allocators.h"
 #include "tools/poolbench/contenders.h"
 #include "tools/poolbench/measure.h"
+#include "tools/poolbench/spinlock_free_list.h"
 #include "tools/poolbench/worker.h"
 
 namespace poolkit::poolbench {
@@ -202,8 +203,8 @@ class Runner {
   }
 
   void RunMatrix() {
-    std::vector<Scenario> scenarios =
-        BuildScenarios(options_.patterns, options_.sizes, options_.threads);
+    std::vector<Scenario> scenarios = BuildScenarios(
+        options_.patterns, options_.sizes, options_.threads, options_.batches);
     std::vector<ContenderId> ready = ReadyContenders();
     double total_estimate = 0;
     for (const Scenario& scenario : scenarios) {
@@ -270,8 +271,11 @@ class Runner {
     params.min_time_seconds = options_.min_time_seconds;
     params.warmup_seconds = WarmupFor(options_.min_time_seconds);
     // One pool per strategy for the scenario's repeats: the repeats measure
-    // a warm pool, as the peers' workers measure a warm heap.
+    // a warm pool, as the peers' workers measure a warm heap. The same for
+    // simple's list, prefilled here (before the measurements) and freed
+    // with everything it holds when the scenario is done.
     std::map<ContenderId, Pool*> pools;
+    std::unique_ptr<SpinlockFreeList> simple;
     for (ContenderId id : ready) {
       Cell cell;
       cell.contender = id;
@@ -282,6 +286,14 @@ class Runner {
           pools[id] = *pool;
         } else {
           cell.error = std::string(pool.status().message());
+        }
+      } else if (id == ContenderId::kSimple) {
+        absl::StatusOr<std::unique_ptr<SpinlockFreeList>> list =
+            CreateSimpleList(scenario);
+        if (list.ok()) {
+          simple = std::move(*list);
+        } else {
+          cell.error = std::string(list.status().message());
         }
       }
       result->cells.push_back(cell);
@@ -295,7 +307,7 @@ class Runner {
                                          options_.repeats,
                                          ContenderName(cell.contender)));
         absl::StatusOr<TimedResult> sample =
-            MeasureOnce(cell.contender, scenario, params, pools);
+            MeasureOnce(cell.contender, scenario, params, pools, simple.get());
         if (sample.ok()) {
           cell.samples.push_back(*sample);
         } else {
@@ -316,9 +328,12 @@ class Runner {
 
   absl::StatusOr<TimedResult> MeasureOnce(
       ContenderId id, const Scenario& scenario, const TimingParams& params,
-      const std::map<ContenderId, Pool*>& pools) {
+      const std::map<ContenderId, Pool*>& pools, SpinlockFreeList* simple) {
     if (IsPoolkit(id)) {
       return MeasureTimed(scenario, params, PoolUnderTest(pools.at(id)));
+    }
+    if (id == ContenderId::kSimple) {
+      return MeasureTimed(scenario, params, SimpleUnderTest(simple));
     }
     if (!IsPeer(id)) {
       return MeasureTimed(scenario, params,

@@ -4,7 +4,8 @@
 //
 //   tools/bazelw run -c opt //tools:poolbench -- --quick
 //
-// measures poolkit's four shared-cache strategies, glibc's malloc and
+// measures poolkit's four shared-cache strategies, simple (a free list
+// behind one spinlock: the floor of a shared path), glibc's malloc and
 // (LD_PRELOADed into child processes) jemalloc, tcmalloc and mimalloc,
 // prints tables (stdout), and writes Google Benchmark JSON and an SVG chart.
 // `poolbench --help` documents the options, the patterns and how each
@@ -12,8 +13,9 @@
 //
 // Files: options (command line), scenarios (the matrix), contenders (the
 // allocators: finding, identifying, releasing memory), allocators (the
-// allocator-under-test types the loops are templated on), threads (clocks,
-// pinning), measure (the timed patterns), spike (the spike pattern and
+// allocator-under-test types the loops are templated on), spinlock_free_list
+// (the simple contender), threads (clocks, pinning, the per-thread heap
+// anchor), measure (the timed patterns), spike (the spike pattern and
 // resident memory), worker (child processes and their protocol), driver
 // (the run and its progress), results (the model the writers read),
 // report_table / report_json / report_svg (the outputs).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -162,11 +163,11 @@ void HotThread(Allocator allocator, std::size_t size, PhaseSignal* phase,
 }
 
 template <typename Allocator>
-void BatchThread(Allocator allocator, std::size_t size, PhaseSignal* phase,
-                 ThreadCount* result) {
+void BatchThread(Allocator allocator, std::size_t size, std::size_t batch,
+                 PhaseSignal* phase, ThreadCount* result) {
   // Allocated before the window (and before warm-up) by the allocator under
   // test; not charged.
-  std::vector<void*> objects(BatchObjects(size));
+  std::vector<void*> objects(BatchObjects(size, batch));
   phase->WaitForStart();
   ThreadWindow window(phase);
   std::int64_t operations = 0;
@@ -194,20 +195,25 @@ void BatchThread(Allocator allocator, std::size_t size, PhaseSignal* phase,
 // state the two threads share little more than the slots themselves.
 class HandOffRing {
  public:
-  explicit HandOffRing(std::size_t capacity) : slots_(capacity) {}
+  // `capacity` is a power of two (CrossRingCapacity()): indexes wrap with a
+  // mask, not a division.
+  explicit HandOffRing(std::size_t capacity)
+      : mask_(capacity - 1), slots_(capacity) {
+    assert(capacity > 0 && (capacity & mask_) == 0);
+  }
 
   // Producer only.
   void Push(void* object) {
     // Relaxed: only the producer writes tail_.
     std::size_t tail = tail_.load(std::memory_order_relaxed);
     Backoff backoff;
-    while (tail - producer_cached_head_ == slots_.size()) {
+    while (tail - producer_cached_head_ == mask_ + 1) {
       // Acquire: pairs with Pop's release of head_, so the consumer has read
       // the slot before the producer overwrites it.
       producer_cached_head_ = head_.load(std::memory_order_acquire);
-      if (tail - producer_cached_head_ == slots_.size()) backoff.Wait();
+      if (tail - producer_cached_head_ == mask_ + 1) backoff.Wait();
     }
-    slots_[tail % slots_.size()] = object;
+    slots_[tail & mask_] = object;
     // Release: the slot, and the object's contents, before the new tail.
     tail_.store(tail + 1, std::memory_order_release);
   }
@@ -223,7 +229,7 @@ class HandOffRing {
       consumer_cached_tail_ = tail_.load(std::memory_order_acquire);
       if (head == consumer_cached_tail_) backoff.Wait();
     }
-    void* object = slots_[head % slots_.size()];
+    void* object = slots_[head & mask_];
     // Release: the slot has been read before the producer may reuse it.
     head_.store(head + 1, std::memory_order_release);
     return object;
@@ -236,7 +242,10 @@ class HandOffRing {
   // The producer's line.
   alignas(64) std::atomic<std::size_t> tail_{0};
   std::size_t producer_cached_head_ = 0;
-  alignas(64) std::vector<void*> slots_;
+  // Both sides' line, read only after construction: the mask and where the
+  // slots are.
+  alignas(64) const std::size_t mask_;
+  std::vector<void*> slots_;
 };
 
 template <typename Allocator>
@@ -315,6 +324,7 @@ std::uint64_t RunWindow(int threads, const TimingParams& params,
   for (int i = 0; i < threads; ++i) {
     workers.emplace_back([i, &body] {
       PinToCpu(i);
+      ThreadHeapAnchor anchor;
       body(i);
     });
   }
@@ -351,7 +361,7 @@ absl::StatusOr<TimedResult> MeasureTimedWith(const Scenario& scenario,
             if (hot) {
               HotThread(allocator, size, &phase, &counts[i]);
             } else {
-              BatchThread(allocator, size, &phase, &counts[i]);
+              BatchThread(allocator, size, scenario.batch, &phase, &counts[i]);
             }
           });
       return SummarizeThreads(counts, counts, calls, Allocator::kCountsOsCalls);
@@ -427,6 +437,12 @@ double WarmupFor(double min_time_seconds) {
 absl::StatusOr<TimedResult> MeasureTimed(const Scenario& scenario,
                                          const TimingParams& params,
                                          PoolUnderTest allocator) {
+  return MeasureTimedWith(scenario, params, allocator);
+}
+
+absl::StatusOr<TimedResult> MeasureTimed(const Scenario& scenario,
+                                         const TimingParams& params,
+                                         SimpleUnderTest allocator) {
   return MeasureTimedWith(scenario, params, allocator);
 }
 

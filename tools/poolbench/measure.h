@@ -34,8 +34,8 @@ struct TimedResult {
   // The same with the threads' CPU time (cross: producers' and consumers').
   double cpu_ns_per_op = 0;
   std::int64_t operations = 0;
-  // poolkit only: OS allocator calls in the window per operation; negative
-  // when not counted.
+  // poolkit and simple only: OS allocator calls in the window per
+  // operation; negative when not counted.
   double os_calls_per_op = -1;
 };
 
@@ -44,6 +44,9 @@ struct TimedResult {
 absl::StatusOr<TimedResult> MeasureTimed(const Scenario& scenario,
                                          const TimingParams& params,
                                          PoolUnderTest allocator);
+absl::StatusOr<TimedResult> MeasureTimed(const Scenario& scenario,
+                                         const TimingParams& params,
+                                         SimpleUnderTest allocator);
 absl::StatusOr<TimedResult> MeasureTimed(const Scenario& scenario,
                                          const TimingParams& params,
                                          MallocUnderTest allocator);

@@ -27,6 +27,8 @@ namespace {
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 constexpr int kMaxThreads = 1024;
+// Objects per batch: a typo guard (the 32 MiB cap bounds what runs).
+constexpr std::size_t kMaxBatch = std::size_t{1} << 20;
 constexpr int kMaxRepeats = 1000;
 constexpr double kMaxMinTimeSeconds = 60;
 constexpr std::size_t kMaxSpikeMiB = 1 << 20;  // 1 TiB: a typo guard
@@ -84,16 +86,45 @@ absl::Status ParseThreads(absl::string_view value, int num_cpus,
   options->threads.clear();
   for (const std::string& item : *items) {
     int count = 0;
-    if (item == "N" || item == "n" || item == "cores") {
+    if (item == "cores") {
       count = num_cpus;
-    } else if (!absl::SimpleAtoi(item, &count) || count < 1 ||
-               count > kMaxThreads) {
+    } else if (absl::EndsWithIgnoreCase(item, "n")) {
+      // "N", or "4N": a multiple of the number of CPUs.
+      absl::string_view factor(item.data(), item.size() - 1);
+      int multiple = 1;
+      if (factor.empty() || (absl::SimpleAtoi(factor, &multiple) &&
+                             multiple >= 1 && multiple <= kMaxThreads)) {
+        count = multiple * num_cpus;
+      }
+    } else if (!absl::SimpleAtoi(item, &count)) {
+      count = 0;
+    }
+    if (count < 1 || count > kMaxThreads) {
       return Error("--threads",
                    absl::StrFormat("'%s' is not a thread count (1 to %d, or "
-                                   "N for the number of CPUs)",
+                                   "N for the number of CPUs, 4N for four "
+                                   "times that)",
                                    item, kMaxThreads));
     }
     options->threads.push_back(count);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseBatches(absl::string_view value, Options* options) {
+  absl::StatusOr<std::vector<std::string>> items = SplitList("--batch", value);
+  if (!items.ok()) return items.status();
+  options->batches.clear();
+  for (const std::string& item : *items) {
+    std::size_t objects = 0;
+    if (!absl::SimpleAtoi(item, &objects) || objects < 1 ||
+        objects > kMaxBatch) {
+      return Error("--batch",
+                   absl::StrFormat("'%s' is not a batch size (1 to %d "
+                                   "objects)",
+                                   item, kMaxBatch));
+    }
+    options->batches.push_back(objects);
   }
   return absl::OkStatus();
 }
@@ -139,8 +170,8 @@ absl::Status ParseContenders(absl::string_view value, Options* options) {
     } else {
       return Error("--contenders",
                    absl::StrFormat("unknown contender '%s' (spinlock, dwcas, "
-                                   "xchg, none, glibc, jemalloc, tcmalloc, "
-                                   "mimalloc; poolkit, peers, all)",
+                                   "xchg, none, simple, glibc, jemalloc, "
+                                   "tcmalloc, mimalloc; poolkit, peers, all)",
                                    item));
     }
   }
@@ -239,6 +270,7 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args,
   int spike_cycles = 0;
   bool sizes_set = false;
   bool threads_set = false;
+  bool batches_set = false;
   bool patterns_set = false;
   bool contenders_set = false;
   bool svg_set = false;
@@ -267,7 +299,7 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args,
       full = true;
     } else if (name == "--check-contenders") {
       options.check_contenders = true;
-    } else if (name == "--sizes" || name == "--threads" ||
+    } else if (name == "--sizes" || name == "--threads" || name == "--batch" ||
                name == "--patterns" || name == "--contenders" ||
                name == "--repeats" || name == "--min-time" ||
                name == "--spike-mib" || name == "--spike-cycles" ||
@@ -283,6 +315,9 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args,
       } else if (name == "--threads") {
         status = ParseThreads(value, environment.num_cpus, &options);
         threads_set = true;
+      } else if (name == "--batch") {
+        status = ParseBatches(value, &options);
+        batches_set = true;
       } else if (name == "--patterns") {
         status = ParsePatterns(value, &options);
         patterns_set = true;
@@ -346,11 +381,20 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args,
     return absl::InvalidArgumentError("--quick and --full exclude each other");
   }
   if (!sizes_set) options.sizes = {64, 1024, 16 * 1024, 48 * 1024, 2 * kMiB};
-  if (!threads_set) options.threads = {1, 2, environment.num_cpus};
+  if (!threads_set) {
+    const int n = environment.num_cpus;
+    options.threads = {1, 2, n};
+    // Oversubscribed, four threads per CPU: what a server with more
+    // threads than cores does to a shared path (a lock holder preempted).
+    // Left out of --quick, which stays at about a minute.
+    if (!options.quick) options.threads.push_back(std::min(4 * n, kMaxThreads));
+  }
+  if (!batches_set) options.batches = {64, 1000};
   if (!patterns_set) options.patterns = AllPatterns();
   if (!contenders_set) options.contenders = AllContenders();
   SortUnique(&options.sizes);
   SortUnique(&options.threads);
+  SortUnique(&options.batches);
   options.repeats =
       repeats > 0 ? repeats : (options.quick ? kQuickRepeats : kFullRepeats);
   options.min_time_seconds =
@@ -382,22 +426,29 @@ std::string Usage() {
        tools/bazelw run -c opt //tools:poolbench -- [OPTION]...
 
 Compares poolkit's shared-cache strategies (spinlock, dwcas, xchg, none) with
-the allocators a user would pick instead: glibc's malloc, jemalloc, tcmalloc
-and mimalloc (Debian's packages). One run measures, for every object size,
-thread count and allocation pattern, the nanoseconds per alloc+free pair of
-every contender, and the resident memory each keeps after a load spike.
+the floor of a shared path (simple: a prefilled free list behind one spinlock)
+and with the allocators a user would pick instead: glibc's malloc, jemalloc,
+tcmalloc and mimalloc (Debian's packages). One run measures, for every object
+size, thread count and allocation pattern, the nanoseconds per alloc+free pair
+of every contender, and the resident memory each keeps after a load spike.
 
 Matrix
-  --quick              %d repeats of %g s, %d spike of %d MiB: about a minute
-                       on 2 cores
-  --full               %d repeats of %g s, %d spikes of %d MiB (the default)
+  --quick              %d repeats of %g s, %d spike of %d MiB, threads 1,2,N:
+                       about a minute on 2 cores
+  --full               %d repeats of %g s, %d spikes of %d MiB, threads
+                       1,2,N,4N (the default)
   --sizes=LIST         object sizes in bytes (8 to 1G); suffixes K, M, G
                        (powers of 1024). Default 64,1K,16K,48K,2M
-  --threads=LIST       thread counts; N = the CPUs poolbench may run on.
-                       Default 1,2,N
+  --threads=LIST       thread counts; N = the CPUs poolbench may run on, 4N
+                       four times that (oversubscribed). Default 1,2,N,4N
+                       (--quick: 1,2,N)
+  --batch=LIST         objects per batch in the batch pattern, each capped
+                       so that one thread's batch holds at most 32 MiB
+                       (2 MiB objects: 16). Default 64,1000
   --patterns=LIST      hot,batch,cross,spike (default: all)
-  --contenders=LIST    spinlock,dwcas,xchg,none,glibc,jemalloc,tcmalloc,
-                       mimalloc, or the groups poolkit, peers, all (default)
+  --contenders=LIST    spinlock,dwcas,xchg,none,simple,glibc,jemalloc,
+                       tcmalloc,mimalloc, or the groups poolkit, peers, all
+                       (default)
   --repeats=N          measurements per scenario and contender; the median
                        is reported, with the spread
   --min-time=SECONDS   measured time of one measurement (after a warm-up of
@@ -426,12 +477,15 @@ Contenders
 
 Patterns (one operation = one alloc+free pair)
   hot     each thread: alloc, touch, free, again and again
-  batch   each thread: alloc 64 objects (fewer past 32 MiB a batch: 16 of
-          2 MiB), touching each, then free them in allocation order
+  batch   each thread: alloc --batch objects (fewer past 32 MiB a batch:
+          16 of 2 MiB), touching each, then free them in allocation order;
+          one table section and one chart column per batch size ("batch
+          x64", "batch x1000")
   cross   threads/2 producer+consumer pairs (1 thread: not run; odd counts
           round down); producers alloc and touch, and hand objects through
-          a bounded ring (256 slots, at most 32 MiB) to consumers, which
-          read and free them. Time is per object per pair
+          a bounded ring (256 slots, or the power of two that keeps it within
+          32 MiB, at least 4) to consumers, which read and free them. Time
+          is per object per pair
   spike   in a fresh process per contender: the threads allocate the spike
           volume between them, touching every page, free it all, and ask
           the allocator to give memory back; resident memory (RSS) is read
@@ -447,19 +501,28 @@ How it measures
   extends the warm-up and the window until it has a count); ns/op is the
   threads' summed time over their summed operations (= wall time x threads
   / pairs).
+  Every measuring thread is fresh, and holds one 64-byte object from plain
+  malloc while it lives: without another live allocation a per-thread heap
+  (mimalloc's) frees and rebuilds its segment on every free of a large
+  object, which no thread of a real program does.
   Measurements are interleaved: repeat 1 of every contender, then repeat 2.
   poolkit contenders get one pool per strategy and size (default options,
   kept for the scenario's repeats); their OS allocator calls per op come
-  from Pool::Stats(). Releasing memory after a spike:
-  poolkit::Gc({.trim_os = true}), malloc_trim(0), jemalloc
-  "arena.<all>.purge", tcmalloc MallocExtension_ReleaseFreeMemory(),
-  mimalloc mi_collect(true).
+  from Pool::Stats(). simple gets one list per scenario, prefilled from
+  malloc before the measurements with what the scenario's threads hold at
+  once plus 4 objects per thread (hot: 5 a thread; batch: a batch and 4 a
+  thread; cross: a ring, 2 and 8 per pair; spike: none), and freed with
+  everything on it at the end of the scenario; an alloc that finds the list
+  empty mallocs and counts as an OS call. Releasing memory after a spike:
+  poolkit::Gc({.trim_os = true}), malloc_trim(0) (glibc; simple, whose list
+  keeps all it holds), jemalloc "arena.<all>.purge", tcmalloc
+  MallocExtension_ReleaseFreeMemory(), mimalloc mi_collect(true).
 
-  poolkit and glibc run in this process. jemalloc, tcmalloc and mimalloc
-  each replace malloc, so each runs in a child (poolbench --worker=NAME)
-  with LD_PRELOAD=<its library>; the child checks that malloc really comes
-  from that library and reads the allocator's version (mallctl "version",
-  tc_version(), mi_version()). A contender that is not installed, or whose
+  poolkit, simple and glibc run in this process. jemalloc, tcmalloc and
+  mimalloc each replace malloc, so each runs in a child (poolbench
+  --worker=NAME) with LD_PRELOAD=<its library>; the child checks that malloc
+  really comes from that library and reads the allocator's version (mallctl
+  "version", tc_version(), mi_version()). A contender that is not installed, or whose
   child cannot prove it, is reported MISSING with the package to install;
   nothing is skipped silently. Spikes always run in fresh children. Workers
   get poolbench's environment (MALLOC_CONF, TCMALLOC_*, MIMALLOC_* tune the
@@ -469,15 +532,18 @@ Reading the results
   Progress on stderr. On stdout: the contenders and their versions, then per
   pattern a table of ns/op (median, +-half the min..max range as a percent
   of it) with each contender's ratio to the best poolkit strategy of that
-  row (above 1: slower than poolkit's best), spike memory, poolkit's OS
-  calls. JSON: Google Benchmark's format (context, benchmarks); one
-  "iteration" entry per repeat and one "median" aggregate per scenario and
-  contender, named PATTERN/CONTENDER/size:BYTES/threads:T (so that
-  compare.py filters FILE hot/xchg hot/jemalloc works); extra fields
-  spread_min, spread_max, ratio_to_best_poolkit, os_calls_per_op,
-  rss_baseline_mib, rss_peak_mib, rss_final_mib. SVG: ns/op against object
-  size (both log scales), one panel per pattern and thread count, one line
-  per contender, plus RSS after release for the spike.
+  row (above 1: slower than poolkit's best), spike memory, the OS calls of
+  poolkit and simple (simple's: above 0, its prefill was too small). JSON:
+  Google Benchmark's format (context, benchmarks); one "iteration" entry per
+  repeat and one "median" aggregate per scenario and contender, named
+  PATTERN/CONTENDER/size:BYTES/threads:T, batch
+  batch/CONTENDER/size:BYTES/batch:OBJECTS/threads:T (so that compare.py
+  filters FILE hot/xchg hot/jemalloc works); extra fields spread_min,
+  spread_max, ratio_to_best_poolkit, os_calls_per_op, batch_size and
+  objects_per_batch (batch), rss_baseline_mib, rss_peak_mib, rss_final_mib.
+  SVG: ns/op against object size (both log scales), one panel per pattern
+  (batch: per batch size) and thread count, one line per contender, plus RSS
+  after release for the spike.
 
 Exit status: 0 when every contender ran every scenario; 1 when one is
 missing or a measurement failed (the rest still runs and is reported);

@@ -14,9 +14,10 @@
 
 namespace poolkit::poolbench {
 
-// The default (full) matrix and --quick differ only in how long each
-// measurement runs, how often it is repeated, and the size and number of
-// spikes.
+// The default (full) matrix and --quick differ in how long each
+// measurement runs, how often it is repeated, the size and number of
+// spikes, and the thread counts: the full matrix adds 4N (oversubscribed:
+// four threads per CPU) to 1, 2, N.
 inline constexpr int kFullRepeats = 5;
 inline constexpr double kFullMinTimeSeconds = 0.1;
 inline constexpr std::size_t kFullSpikeMiB = 256;
@@ -31,8 +32,11 @@ struct Options {
   bool quick = false;
   // --check-contenders: identify the contenders, print their versions, exit.
   bool check_contenders = false;
-  std::vector<std::size_t> sizes;       // ascending, no duplicates
-  std::vector<int> threads;             // ascending, no duplicates
+  std::vector<std::size_t> sizes;  // ascending, no duplicates
+  std::vector<int> threads;        // ascending, no duplicates
+  // Objects per batch for the batch pattern (each capped so that one
+  // thread's batch holds at most 32 MiB); ascending, no duplicates.
+  std::vector<std::size_t> batches;
   std::vector<Pattern> patterns;        // in AllPatterns() order
   std::vector<ContenderId> contenders;  // in AllContenders() order
   int repeats = 0;
@@ -54,7 +58,8 @@ struct Options {
 
 // What the defaults depend on, passed in so that tests can fix it.
 struct ParseEnvironment {
-  // CPUs this process may run on: the "N" of --threads.
+  // CPUs this process may run on: the "N" of --threads and of the default
+  // thread counts.
   int num_cpus = 1;
   // Where default output files go and relative paths start: the directory
   // `bazel run` was started from ($BUILD_WORKING_DIRECTORY), else the

@@ -43,7 +43,9 @@ TEST(OptionsTest, DefaultsAreTheFullMatrix) {
   EXPECT_FALSE(options.worker);
   EXPECT_THAT(options.sizes,
               ElementsAre(64, 1024, 16 * 1024, 48 * 1024, 2 * 1024 * 1024));
-  EXPECT_THAT(options.threads, ElementsAre(1, 2, 8));
+  // 1, 2, N and 4N: oversubscribed, four threads per CPU.
+  EXPECT_THAT(options.threads, ElementsAre(1, 2, 8, 32));
+  EXPECT_THAT(options.batches, ElementsAre(64, 1000));
   EXPECT_THAT(options.patterns, ElementsAre(Pattern::kHot, Pattern::kBatch,
                                             Pattern::kCross, Pattern::kSpike));
   EXPECT_EQ(options.contenders, AllContenders());
@@ -56,8 +58,15 @@ TEST(OptionsTest, DefaultsAreTheFullMatrix) {
 }
 
 TEST(OptionsTest, ThreadsDefaultDropsDuplicateCoreCount) {
-  EXPECT_THAT(Parse({}, /*num_cpus=*/2).threads, ElementsAre(1, 2));
-  EXPECT_THAT(Parse({}, /*num_cpus=*/1).threads, ElementsAre(1, 2));
+  EXPECT_THAT(Parse({}, /*num_cpus=*/2).threads, ElementsAre(1, 2, 8));
+  EXPECT_THAT(Parse({}, /*num_cpus=*/1).threads, ElementsAre(1, 2, 4));
+  EXPECT_THAT(Parse({"--quick"}, /*num_cpus=*/2).threads, ElementsAre(1, 2));
+  EXPECT_THAT(Parse({"--quick"}, /*num_cpus=*/1).threads, ElementsAre(1, 2));
+}
+
+TEST(OptionsTest, ThreadsDefaultStaysWithinTheLimit) {
+  EXPECT_THAT(Parse({}, /*num_cpus=*/512).threads,
+              ElementsAre(1, 2, 512, 1024));
 }
 
 TEST(OptionsTest, QuickShortensMeasurements) {
@@ -67,8 +76,21 @@ TEST(OptionsTest, QuickShortensMeasurements) {
   EXPECT_DOUBLE_EQ(options.min_time_seconds, kQuickMinTimeSeconds);
   EXPECT_EQ(options.spike_bytes, kQuickSpikeMiB << 20);
   EXPECT_EQ(options.spike_cycles, kQuickSpikeCycles);
-  // The same matrix as the full run.
+  // The same matrix as the full run, but for the oversubscribed 4N.
   EXPECT_EQ(options.sizes.size(), 5u);
+  EXPECT_THAT(options.threads, ElementsAre(1, 2, 8));
+  EXPECT_THAT(options.batches, ElementsAre(64, 1000));
+}
+
+TEST(OptionsTest, ThreadsOptionWinsOverBothDefaults) {
+  EXPECT_THAT(Parse({"--threads=3"}).threads, ElementsAre(3));
+  EXPECT_THAT(Parse({"--quick", "--threads=1,4N"}).threads, ElementsAre(1, 32));
+}
+
+TEST(OptionsTest, BatchSizesAreSorted) {
+  EXPECT_THAT(Parse({"--batch=1000,16,64,16"}).batches,
+              ElementsAre(16, 64, 1000));
+  EXPECT_THAT(Parse({"--quick", "--batch=1"}).batches, ElementsAre(1));
 }
 
 TEST(OptionsTest, ExplicitValuesWinOverQuick) {
@@ -105,6 +127,8 @@ TEST(OptionsTest, ThreadsAcceptN) {
               ElementsAre(1, 2, 4, 16));
   EXPECT_THAT(Parse({"--threads=cores"}, /*num_cpus=*/3).threads,
               ElementsAre(3));
+  EXPECT_THAT(Parse({"--threads=4N,2n,n"}, /*num_cpus=*/3).threads,
+              ElementsAre(3, 6, 12));
 }
 
 TEST(OptionsTest, PatternsKeepTheirOrder) {
@@ -118,10 +142,15 @@ TEST(OptionsTest, ContendersAndGroups) {
   EXPECT_THAT(Parse({"--contenders=poolkit"}).contenders,
               ElementsAre(ContenderId::kSpinlock, ContenderId::kDwcas,
                           ContenderId::kXchg, ContenderId::kNone));
+  // simple sits after poolkit's strategies, before the mallocs.
+  EXPECT_THAT(Parse({"--contenders=glibc,simple,none"}).contenders,
+              ElementsAre(ContenderId::kNone, ContenderId::kSimple,
+                          ContenderId::kGlibc));
   EXPECT_THAT(Parse({"--contenders=peers,glibc"}).contenders,
               ElementsAre(ContenderId::kGlibc, ContenderId::kJemalloc,
                           ContenderId::kTcmalloc, ContenderId::kMimalloc));
   EXPECT_EQ(Parse({"--contenders=all"}).contenders, AllContenders());
+  EXPECT_THAT(AllContenders(), testing::Contains(ContenderId::kSimple));
 }
 
 TEST(OptionsTest, OutputPathsStartInTheWorkingDirectory) {
@@ -186,6 +215,18 @@ TEST(OptionsTest, MalformedValuesNameOptionAndValue) {
               HasSubstr("--threads: '0' is not a thread count"));
   EXPECT_THAT(ErrorOf({"--threads=two"}),
               HasSubstr("--threads: 'two' is not a thread count"));
+  EXPECT_THAT(ErrorOf({"--threads=0N"}),
+              HasSubstr("--threads: '0N' is not a thread count"));
+  EXPECT_THAT(ErrorOf({"--threads=1024N"}),
+              HasSubstr("--threads: '1024N' is not a thread count"));
+  EXPECT_THAT(ErrorOf({"--batch"}), HasSubstr("--batch: needs a value"));
+  EXPECT_THAT(ErrorOf({"--batch=64,,1000"}), HasSubstr("--batch: empty item"));
+  EXPECT_THAT(ErrorOf({"--batch=0"}),
+              HasSubstr("--batch: '0' is not a batch size"));
+  EXPECT_THAT(ErrorOf({"--batch=1K"}),
+              HasSubstr("--batch: '1K' is not a batch size"));
+  EXPECT_THAT(ErrorOf({"--batch=99999999"}),
+              HasSubstr("--batch: '99999999' is not a batch size"));
   EXPECT_THAT(ErrorOf({"--patterns=warm"}),
               HasSubstr("--patterns: unknown pattern 'warm'"));
   EXPECT_THAT(ErrorOf({"--contenders=hoard"}),
@@ -215,15 +256,16 @@ TEST(OptionsTest, MalformedValuesNameOptionAndValue) {
 TEST(OptionsTest, UsageDocumentsEveryOption) {
   std::string usage = Usage();
   for (const char* option :
-       {"--quick", "--full",
-        "--sizes=", "--threads=", "--patterns=", "--contenders=", "--repeats=",
-        "--min-time=", "--spike-mib=", "--spike-cycles=", "--json=", "--svg=",
+       {"--quick", "--full", "--sizes=", "--threads=", "--batch=",
+        "--patterns=", "--contenders=", "--repeats=", "--min-time=",
+        "--spike-mib=", "--spike-cycles=", "--json=", "--svg=",
         "--peer-library=", "--check-contenders", "--help"}) {
     EXPECT_THAT(usage, HasSubstr(option));
   }
   // And what a user needs to read the numbers.
-  for (const char* topic : {"hot", "batch", "cross", "spike", "LD_PRELOAD",
-                            "MISSING", "Exit status", "compare.py"}) {
+  for (const char* topic :
+       {"hot", "batch", "cross", "spike", "simple", "4N", "LD_PRELOAD",
+        "MISSING", "Exit status", "compare.py"}) {
     EXPECT_THAT(usage, HasSubstr(topic));
   }
   EXPECT_THAT(usage, testing::StartsWith("Usage: poolbench"));

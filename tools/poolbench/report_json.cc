@@ -1,5 +1,6 @@
 #include "tools/poolbench/report_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "tools/poolbench/contenders.h"
+#include "tools/poolbench/scenarios.h"
 
 namespace poolkit::poolbench {
 namespace {
@@ -92,6 +94,8 @@ const char* KindName(ContenderKind kind) {
   switch (kind) {
     case ContenderKind::kPoolkit:
       return "poolkit";
+    case ContenderKind::kBaseline:
+      return "baseline";
     case ContenderKind::kGlibc:
       return "libc";
     case ContenderKind::kPeer:
@@ -148,6 +152,9 @@ std::string Context(const Report& report) {
                          [](std::size_t size) { return absl::StrCat(size); }));
   run.Raw("threads", Array(options.threads,
                            [](int count) { return absl::StrCat(count); }));
+  run.Raw("batch", Array(options.batches, [](std::size_t batch) {
+            return absl::StrCat(batch);
+          }));
   run.Raw("patterns", Array(options.patterns, [](Pattern pattern) {
             return Quote(PatternName(pattern));
           }));
@@ -197,6 +204,11 @@ void ExtraFields(ObjectWriter* entry, const Scenario& scenario,
   entry->String("pattern", PatternName(scenario.pattern));
   entry->String("contender", ContenderName(contender));
   entry->Int("object_size", static_cast<std::int64_t>(scenario.object_size));
+  if (scenario.pattern == Pattern::kBatch) {
+    entry->Int("batch_size", static_cast<std::int64_t>(scenario.batch));
+    entry->Int("objects_per_batch", static_cast<std::int64_t>(BatchObjects(
+                                        scenario.object_size, scenario.batch)));
+  }
 }
 
 void MemoryFields(ObjectWriter* entry, const Cell& cell) {
@@ -210,26 +222,36 @@ void MemoryFields(ObjectWriter* entry, const Cell& cell) {
 }  // namespace
 
 std::string BenchmarkName(const Scenario& scenario, ContenderId contender) {
-  return absl::StrFormat(
-      "%s/%s/size:%d/threads:%d", PatternName(scenario.pattern),
-      ContenderName(contender), scenario.object_size, scenario.threads);
+  return absl::StrFormat("%s/%s/size:%d%s/threads:%d",
+                         PatternName(scenario.pattern),
+                         ContenderName(contender), scenario.object_size,
+                         scenario.pattern == Pattern::kBatch
+                             ? absl::StrFormat("/batch:%d", scenario.batch)
+                             : "",
+                         scenario.threads);
 }
 
 std::string FormatJson(const Report& report) {
   std::vector<std::string> entries;
+  const std::vector<PatternVariant> variants =
+      AllVariants(AllPatterns(), report.options.batches);
   for (const ScenarioResult& scenario : report.scenarios) {
     double best = scenario.BestPoolkitNs();
     // Google Benchmark's families are benchmark functions and instances
-    // their arguments: here, pattern x contender and size x threads.
+    // their arguments: here, pattern (batch: with its batch size) x
+    // contender, and size x threads.
+    const PatternVariant variant = VariantOf(scenario.scenario);
     int instance = 0;
     for (const ScenarioResult& other : report.scenarios) {
       if (&other == &scenario) break;
-      if (other.scenario.pattern == scenario.scenario.pattern) ++instance;
+      if (VariantOf(other.scenario) == variant) ++instance;
     }
+    const int variant_index =
+        static_cast<int>(std::find(variants.begin(), variants.end(), variant) -
+                         variants.begin());
     for (const Cell& cell : scenario.cells) {
       int family =
-          static_cast<int>(scenario.scenario.pattern) * kNumContenders +
-          static_cast<int>(cell.contender);
+          variant_index * kNumContenders + static_cast<int>(cell.contender);
       int repetitions = static_cast<int>(cell.samples.size());
       std::string name = BenchmarkName(scenario.scenario, cell.contender);
       if (!cell.ok()) {

@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "tools/poolbench/contenders.h"
+#include "tools/poolbench/scenarios.h"
 
 namespace poolkit::poolbench {
 namespace {
@@ -26,10 +28,10 @@ constexpr double kHeaderHeight = 84;
 constexpr double kLegendEntryWidth = 110;
 
 // One colour per contender, in contender order (poolkit's in cool colours,
-// the others warm and grey), distinguishable in print and for most colour
-// vision.
+// simple black, the others warm and grey), distinguishable in print and for
+// most colour vision.
 constexpr const char* kColours[kNumContenders] = {
-    "#1f77b4", "#9467bd", "#2ca02c", "#17becf",
+    "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#000000",
     "#7f7f7f", "#d62728", "#ff7f0e", "#8c564b",
 };
 
@@ -100,7 +102,9 @@ class SvgWriter {
     CollectLayout();
     double width =
         2 * kPageMargin + std::max<double>(1, columns_.size()) * kPanelWidth;
-    width = std::max(width, 2 * kPageMargin + 4 * kLegendEntryWidth);
+    // The legend is one row of every contender.
+    width = std::max(
+        width, 2 * kPageMargin + report_.contenders.size() * kLegendEntryWidth);
     double height = kHeaderHeight +
                     std::max<double>(1, threads_.size()) * kPanelHeight +
                     FooterHeight() + kPageMargin;
@@ -131,10 +135,11 @@ class SvgWriter {
 
  private:
   void CollectLayout() {
-    for (Pattern pattern : report_.options.patterns) {
-      columns_.emplace_back(pattern, PanelKind::kTime);
-      if (pattern == Pattern::kSpike) {
-        columns_.emplace_back(pattern, PanelKind::kMemory);
+    for (const PatternVariant& variant :
+         AllVariants(report_.options.patterns, report_.options.batches)) {
+      columns_.emplace_back(variant, PanelKind::kTime);
+      if (variant.pattern == Pattern::kSpike) {
+        columns_.emplace_back(variant, PanelKind::kMemory);
       }
     }
     for (const ScenarioResult& scenario : report_.scenarios) {
@@ -194,18 +199,22 @@ class SvgWriter {
     }
   }
 
+  // poolkit's strategies solid, simple dotted, the others dashed.
   std::string LineStyle(ContenderId id) const {
+    const char* dashes = IsPoolkit(id) ? ""
+                         : id == ContenderId::kSimple
+                             ? " stroke-dasharray=\"2 3\""
+                             : " stroke-dasharray=\"6 3\"";
     return absl::StrFormat("stroke=\"%s\" stroke-width=\"2\" fill=\"none\"%s",
-                           kColours[static_cast<int>(id)],
-                           IsPoolkit(id) ? "" : " stroke-dasharray=\"6 3\"");
+                           kColours[static_cast<int>(id)], dashes);
   }
 
   // The points of one contender in one panel, by size.
-  std::vector<Point> Points(Pattern pattern, PanelKind kind, int threads,
-                            ContenderId id) const {
+  std::vector<Point> Points(const PatternVariant& variant, PanelKind kind,
+                            int threads, ContenderId id) const {
     std::vector<Point> points;
     for (const ScenarioResult& scenario : report_.scenarios) {
-      if (scenario.scenario.pattern != pattern ||
+      if (VariantOf(scenario.scenario) != variant ||
           scenario.scenario.threads != threads) {
         continue;
       }
@@ -227,13 +236,14 @@ class SvgWriter {
     return points;
   }
 
-  void Panel(double left, double top, Pattern pattern, PanelKind kind,
-             int threads) {
+  void Panel(double left, double top, const PatternVariant& variant,
+             PanelKind kind, int threads) {
+    const Pattern pattern = variant.pattern;
     std::string title =
         kind == PanelKind::kMemory
             ? absl::StrFormat("spike memory, %d thread%s: MiB after release",
                               threads, threads == 1 ? "" : "s")
-            : absl::StrFormat("%s, %d thread%s: ns/op", PatternName(pattern),
+            : absl::StrFormat("%s, %d thread%s: ns/op", VariantLabel(variant),
                               threads, threads == 1 ? "" : "s");
     Text(left + kPlotLeft, top + 18, title, "font-weight=\"bold\"");
     Axes axes;
@@ -252,7 +262,7 @@ class SvgWriter {
     double high = 0;
     for (ContenderId id : report_.options.contenders) {
       std::vector<Point>& points = lines[static_cast<int>(id)];
-      points = Points(pattern, kind, threads, id);
+      points = Points(variant, kind, threads, id);
       for (const Point& point : points) {
         for (double value : {point.value, point.peak}) {
           if (value <= 0) continue;
@@ -373,8 +383,9 @@ class SvgWriter {
   void Footer(double top) {
     double y = top + 16;
     Text(kPageMargin, y,
-         "Contenders (solid: poolkit strategies; dashed: the allocators "
-         "compared with; spike memory: open circles = peak):",
+         "Contenders (solid: poolkit strategies; dotted: simple, the floor "
+         "of a shared path; dashed: the mallocs compared with; spike "
+         "memory: open circles = peak):",
          "fill=\"#444\"");
     for (const ContenderReport& contender : report_.contenders) {
       y += 16;
@@ -399,7 +410,7 @@ class SvgWriter {
 
   const Report& report_;
   std::string out_;
-  std::vector<std::pair<Pattern, PanelKind>> columns_;
+  std::vector<std::pair<PatternVariant, PanelKind>> columns_;
   std::vector<int> threads_;
   std::vector<std::size_t> sizes_;
 };

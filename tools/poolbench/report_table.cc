@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/poolbench/contenders.h"
+#include "tools/poolbench/scenarios.h"
 
 namespace poolkit::poolbench {
 namespace {
@@ -132,14 +133,15 @@ std::string ContenderSection(const Report& report) {
   return out + table.Render();
 }
 
-std::string TimeSection(const Report& report, Pattern pattern) {
-  std::string out = absl::StrFormat("\n%s: %s\n", PatternName(pattern),
-                                    PatternDescription(pattern));
+std::string TimeSection(const Report& report, const PatternVariant& variant) {
+  const Pattern pattern = variant.pattern;
+  std::string out = absl::StrFormat("\n%s: %s\n", VariantLabel(variant),
+                                    VariantDescription(variant));
   TextTable table(2);
   table.AddRow(HeaderRow(report, {"threads", "size"}));
   bool any = false;
   for (const ScenarioResult& scenario : report.scenarios) {
-    if (scenario.scenario.pattern != pattern) continue;
+    if (VariantOf(scenario.scenario) != variant) continue;
     any = true;
     std::vector<std::string> row = {absl::StrCat(scenario.scenario.threads),
                                     SizeLabel(scenario.scenario.object_size)};
@@ -192,24 +194,25 @@ std::string SpikeMemorySection(const Report& report) {
 }
 
 std::string OsCallSection(const Report& report) {
-  std::vector<ContenderId> pools;
+  std::vector<ContenderId> counted;
   for (ContenderId id : report.options.contenders) {
-    if (IsPoolkit(id)) pools.push_back(id);
+    if (CountsOsCalls(id)) counted.push_back(id);
   }
-  if (pools.empty()) return "";
+  if (counted.empty()) return "";
   TextTable table(3);
   std::vector<std::string> header = {"pattern", "threads", "size"};
-  for (ContenderId id : pools) header.push_back(std::string(ContenderName(id)));
+  for (ContenderId id : counted) {
+    header.push_back(std::string(ContenderName(id)));
+  }
   table.AddRow(header);
   bool any = false;
   for (const ScenarioResult& scenario : report.scenarios) {
     if (scenario.scenario.pattern == Pattern::kSpike) continue;
     any = true;
-    std::vector<std::string> row = {
-        std::string(PatternName(scenario.scenario.pattern)),
-        absl::StrCat(scenario.scenario.threads),
-        SizeLabel(scenario.scenario.object_size)};
-    for (ContenderId id : pools) {
+    std::vector<std::string> row = {VariantLabel(VariantOf(scenario.scenario)),
+                                    absl::StrCat(scenario.scenario.threads),
+                                    SizeLabel(scenario.scenario.object_size)};
+    for (ContenderId id : counted) {
       const Cell* cell = scenario.Find(id);
       double calls =
           cell != nullptr && cell->ok() ? Summarize(*cell).median_os_calls : -1;
@@ -219,8 +222,10 @@ std::string OsCallSection(const Report& report) {
     table.AddRow(row);
   }
   if (!any) return "";
-  return "\npoolkit: OS allocator calls (Stats().os_allocs + os_releases) per "
-         "operation, median; 0 = the steady state never reaches malloc\n" +
+  return "\nOS allocator calls per operation, median (poolkit: "
+         "Stats().os_allocs + os_releases;\nsimple: mallocs when its "
+         "prefilled list ran empty); 0 = the steady state never reaches "
+         "malloc\n" +
          table.Render();
 }
 
@@ -253,7 +258,10 @@ std::string FormatTables(const Report& report) {
         "repeats,\nthen the ratio to the best poolkit strategy of the row "
         "(above 1: slower than poolkit's best).\n";
   }
-  for (Pattern pattern : AllPatterns()) out += TimeSection(report, pattern);
+  for (const PatternVariant& variant :
+       AllVariants(AllPatterns(), options.batches)) {
+    out += TimeSection(report, variant);
+  }
   out += SpikeMemorySection(report);
   out += OsCallSection(report);
   return out;

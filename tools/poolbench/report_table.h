@@ -9,9 +9,10 @@
 namespace poolkit::poolbench {
 
 // The contenders with their versions (or why they are missing), then per
-// pattern one table (rows: thread count and object size; columns:
-// contenders; cells: median ns/op, +-spread, ratio to the row's best poolkit
-// strategy), spike memory, and poolkit's OS allocator calls.
+// pattern (batch: per batch size) one table (rows: thread count and object
+// size; columns: contenders; cells: median ns/op, +-spread, ratio to the
+// row's best poolkit strategy), spike memory, and the OS allocator calls of
+// poolkit and simple.
 std::string FormatTables(const Report& report);
 
 }  // namespace poolkit::poolbench

@@ -107,6 +107,7 @@ absl::StatusOr<SpikeResult> MeasureSpikeWith(
     for (int i = 0; i < threads; ++i) {
       workers.emplace_back([&, i] {
         PinToCpu(i);
+        ThreadHeapAnchor anchor;
         SpikeThread(allocator, size, per_thread, &allocated_threads, threads,
                     &counts[i]);
       });
@@ -133,6 +134,13 @@ absl::StatusOr<SpikeResult> MeasureSpikeWith(
 absl::StatusOr<SpikeResult> MeasureSpike(const Scenario& scenario,
                                          std::size_t spike_bytes, int cycles,
                                          PoolUnderTest allocator,
+                                         const std::function<void()>& release) {
+  return MeasureSpikeWith(scenario, spike_bytes, cycles, allocator, release);
+}
+
+absl::StatusOr<SpikeResult> MeasureSpike(const Scenario& scenario,
+                                         std::size_t spike_bytes, int cycles,
+                                         SimpleUnderTest allocator,
                                          const std::function<void()>& release) {
   return MeasureSpikeWith(scenario, spike_bytes, cycles, allocator, release);
 }

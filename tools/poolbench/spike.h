@@ -35,6 +35,10 @@ absl::StatusOr<SpikeResult> MeasureSpike(const Scenario& scenario,
                                          const std::function<void()>& release);
 absl::StatusOr<SpikeResult> MeasureSpike(const Scenario& scenario,
                                          std::size_t spike_bytes, int cycles,
+                                         SimpleUnderTest allocator,
+                                         const std::function<void()>& release);
+absl::StatusOr<SpikeResult> MeasureSpike(const Scenario& scenario,
+                                         std::size_t spike_bytes, int cycles,
                                          MallocUnderTest allocator,
                                          const std::function<void()>& release);
 

@@ -27,6 +27,7 @@
 #include "tools/poolbench/allocators.h"
 #include "tools/poolbench/measure.h"
 #include "tools/poolbench/spike.h"
+#include "tools/poolbench/spinlock_free_list.h"
 
 extern char** environ;
 
@@ -107,10 +108,11 @@ std::string ServeMeasure(ContenderId id,
                          const std::vector<absl::string_view>& parts) {
   Scenario scenario;
   TimingParams params;
-  if (parts.size() != 6 ||
+  if (parts.size() != 7 ||
       !ParseScenario(parts[1], parts[2], parts[3], &scenario) ||
-      !absl::SimpleAtod(parts[4], &params.warmup_seconds) ||
-      !absl::SimpleAtod(parts[5], &params.min_time_seconds)) {
+      !absl::SimpleAtoi(parts[4], &scenario.batch) ||
+      !absl::SimpleAtod(parts[5], &params.warmup_seconds) ||
+      !absl::SimpleAtod(parts[6], &params.min_time_seconds)) {
     return "error\tmalformed measure command";
   }
   absl::StatusOr<TimedResult> result;
@@ -120,6 +122,11 @@ std::string ServeMeasure(ContenderId id,
     if (!pool.ok()) return ErrorAnswer(pool.status());
     result = MeasureTimed(scenario, params, PoolUnderTest(*pool));
     DestroyPool(*pool).IgnoreError();  // a leftover pool harms nothing
+  } else if (id == ContenderId::kSimple) {
+    absl::StatusOr<std::unique_ptr<SpinlockFreeList>> list =
+        CreateSimpleList(scenario);
+    if (!list.ok()) return ErrorAnswer(list.status());
+    result = MeasureTimed(scenario, params, SimpleUnderTest(list->get()));
   } else {
     result =
         MeasureTimed(scenario, params, MallocUnderTest(scenario.object_size));
@@ -149,6 +156,14 @@ std::string ServeSpike(ContenderId id,
     if (!pool.ok()) return ErrorAnswer(pool.status());
     result =
         MeasureSpike(scenario, bytes, cycles, PoolUnderTest(*pool), release);
+  } else if (id == ContenderId::kSimple) {
+    // The list stays, holding what the spike freed, until RSS has been
+    // read: a plain free list gives nothing back.
+    absl::StatusOr<std::unique_ptr<SpinlockFreeList>> list =
+        CreateSimpleList(scenario);
+    if (!list.ok()) return ErrorAnswer(list.status());
+    result = MeasureSpike(scenario, bytes, cycles, SimpleUnderTest(list->get()),
+                          release);
   } else {
     result = MeasureSpike(scenario, bytes, cycles,
                           MallocUnderTest(scenario.object_size), release);
@@ -363,9 +378,9 @@ absl::StatusOr<std::string> WorkerProcess::Exchange(
 absl::StatusOr<TimedResult> WorkerProcess::Measure(const Scenario& scenario,
                                                    const TimingParams& params) {
   absl::StatusOr<std::string> answer = Exchange(absl::StrFormat(
-      "measure\t%s\t%d\t%d\t%s\t%s", PatternName(scenario.pattern),
-      scenario.object_size, scenario.threads, Number(params.warmup_seconds),
-      Number(params.min_time_seconds)));
+      "measure\t%s\t%d\t%d\t%d\t%s\t%s", PatternName(scenario.pattern),
+      scenario.object_size, scenario.threads, scenario.batch,
+      Number(params.warmup_seconds), Number(params.min_time_seconds)));
   if (!answer.ok()) return answer.status();
   std::vector<absl::string_view> parts = absl::StrSplit(*answer, '\t');
   std::vector<std::pair<std::string, std::string>> fields;

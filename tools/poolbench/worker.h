@@ -7,7 +7,8 @@
 //   ready <TAB> VERSION <TAB> MALLOC_FROM          it is the allocator asked
 //   for missing <TAB> PROBLEM                           it is not (exits 3)
 // then answers commands read from stdin until end of file:
-//   measure PATTERN SIZE THREADS WARMUP_S MIN_TIME_S
+//   measure PATTERN SIZE THREADS BATCH WARMUP_S MIN_TIME_S
+//       (BATCH: objects per batch; 0 for the other patterns)
 //       -> ok ns=.. cpu=.. ops=.. os=..
 //   spike SIZE THREADS BYTES CYCLES
 //       -> ok cycles=NS:CPU:OPS,... baseline=.. peak=.. final=.. release_ms=..

@@ -2,13 +2,16 @@
 """Checks what a poolbench run wrote; used by poolbench's shell tests.
 
   check_outputs.py run --json=F --svg=F --table=F --contenders=a,b
-      --patterns=hot,... --sizes=64,... --threads=1,2 --repeats=N
+      --patterns=hot,... --sizes=64,... --threads=1,2 --batch=64,1000
+      --repeats=N
     The JSON parses and is Google Benchmark's format; every contender is
     there with its version, and has a median and one entry per repeat for
-    every scenario of the matrix (cross: even thread counts only; spike:
-    with its resident-memory fields); the SVG is well-formed XML with a
-    polyline per contender; the table names every contender. No timing is
-    asserted: only that numbers exist and are positive.
+    every scenario of the matrix (batch: per batch size, with its batch
+    fields; cross: even thread counts only; spike: with its resident-memory
+    fields); the OS-call counts of poolkit and simple are there; the SVG is
+    well-formed XML with a polyline per contender; the table names every
+    contender and has a section per pattern (batch: per batch size). No
+    timing is asserted: only that numbers exist and are positive.
 
   check_outputs.py missing --json=F --missing=jemalloc --present=xchg
     The JSON reports the missing contender as "missing" with the package to
@@ -29,6 +32,8 @@ PEER_VERSION_PREFIX = {
     "mimalloc": "mimalloc ",
     "glibc": "glibc ",
 }
+# The contenders whose OS allocator calls are counted.
+COUNTS_OS_CALLS = ("spinlock", "dwcas", "xchg", "none", "simple")
 PEER_PACKAGE = {
     "jemalloc": "libjemalloc-dev",
     "tcmalloc": "libgoogle-perftools-dev",
@@ -68,14 +73,29 @@ def contenders_by_name(data):
     return {c["name"]: c for c in data["context"].get("contenders", [])}
 
 
-def scenario_names(patterns, sizes, threads):
+def variants(patterns, batches):
+    """(pattern, batch size or None, table section name), in table order."""
     for pattern in patterns:
+        if pattern == "batch":
+            for batch in batches:
+                yield pattern, batch, "batch x%d" % batch
+        else:
+            yield pattern, None, pattern
+
+
+def scenario_names(patterns, sizes, threads, batches):
+    for pattern, batch, _ in variants(patterns, batches):
         counts = sorted({t - t % 2 if pattern == "cross" else t for t in threads})
         for count in counts:
             if count < 1:
                 continue
             for size in sizes:
-                yield pattern, size, count
+                yield pattern, batch, size, count
+
+
+def run_name(pattern, name, batch, size, count):
+    batch_part = "" if batch is None else "/batch:%d" % batch
+    return "%s/%s/size:%d%s/threads:%d" % (pattern, name, size, batch_part, count)
 
 
 def check_run(args):
@@ -85,6 +105,7 @@ def check_run(args):
     patterns = args.patterns.split(",")
     sizes = [int(s) for s in args.sizes.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
+    batches = [int(b) for b in args.batch.split(",")]
 
     context = data["context"]
     for key in ("date", "host_name", "num_cpus", "library_build_type"):
@@ -117,45 +138,61 @@ def check_run(args):
               "%s failed: %s" % (bench["name"], bench.get("error_message")))
         entries.setdefault(bench["run_name"], []).append(bench)
 
-    for pattern, size, count in scenario_names(patterns, sizes, threads):
+    for pattern, batch, size, count in scenario_names(patterns, sizes, threads,
+                                                      batches):
         for name in names:
-            run_name = "%s/%s/size:%d/threads:%d" % (pattern, name, size, count)
-            runs = entries.get(run_name)
-            check(runs, "no result for %s" % run_name)
+            full_name = run_name(pattern, name, batch, size, count)
+            runs = entries.get(full_name)
+            check(runs, "no result for %s" % full_name)
             medians = [b for b in runs if b.get("aggregate_name") == "median"]
-            check(len(medians) == 1, "%s: %d medians" % (run_name, len(medians)))
+            check(len(medians) == 1, "%s: %d medians" % (full_name, len(medians)))
             median = medians[0]
-            check(median["name"] == run_name + "_median",
-                  "%s: median named %s" % (run_name, median["name"]))
-            check(median["run_type"] == "aggregate", "%s: not an aggregate" % run_name)
-            check(median["time_unit"] == "ns", "%s: time unit" % run_name)
+            check(median["name"] == full_name + "_median",
+                  "%s: median named %s" % (full_name, median["name"]))
+            check(median["run_type"] == "aggregate", "%s: not an aggregate" % full_name)
+            check(median["time_unit"] == "ns", "%s: time unit" % full_name)
             for key in ("real_time", "cpu_time", "spread_min", "spread_max",
                         "ratio_to_best_poolkit"):
                 check(positive_number(median.get(key)),
-                      "%s: %s is %r" % (run_name, key, median.get(key)))
+                      "%s: %s is %r" % (full_name, key, median.get(key)))
             check(median["spread_min"] <= median["real_time"] <= median["spread_max"],
-                  "%s: median outside its spread" % run_name)
+                  "%s: median outside its spread" % full_name)
             iterations = [b for b in runs if b["run_type"] == "iteration"]
             expected = args.spike_cycles if pattern == "spike" else args.repeats
             check(len(iterations) == expected,
                   "%s: %d iteration entries, expected %d"
-                  % (run_name, len(iterations), expected))
+                  % (full_name, len(iterations), expected))
             for it in iterations:
                 check(positive_number(it.get("real_time")),
-                      "%s: iteration real_time %r" % (run_name, it.get("real_time")))
+                      "%s: iteration real_time %r" % (full_name, it.get("real_time")))
                 check(positive_number(it.get("iterations")),
-                      "%s: iteration count %r" % (run_name, it.get("iterations")))
+                      "%s: iteration count %r" % (full_name, it.get("iterations")))
             if pattern == "spike":
                 for key in ("rss_baseline_mib", "rss_peak_mib", "rss_final_mib"):
                     check(positive_number(median.get(key)),
-                          "%s: %s is %r" % (run_name, key, median.get(key)))
+                          "%s: %s is %r" % (full_name, key, median.get(key)))
                 check(median["rss_peak_mib"] >= median["rss_baseline_mib"],
-                      "%s: peak below baseline" % run_name)
-            elif name in ("spinlock", "dwcas", "xchg", "none"):
-                check("os_calls_per_op" in median,
-                      "%s: no os_calls_per_op" % run_name)
+                      "%s: peak below baseline" % full_name)
+            else:
+                if name in COUNTS_OS_CALLS:
+                    check("os_calls_per_op" in median,
+                          "%s: no os_calls_per_op" % full_name)
+                if name == "simple":
+                    # Its prefill holds what the threads hold at once: it
+                    # never falls back to malloc.
+                    check(median["os_calls_per_op"] == 0,
+                          "%s: simple's prefill ran out (%r OS calls/op)"
+                          % (full_name, median["os_calls_per_op"]))
+                if batch is not None:
+                    check(median.get("batch_size") == batch,
+                          "%s: batch_size %r" % (full_name, median.get("batch_size")))
+                    check(positive_number(median.get("objects_per_batch"))
+                          and median["objects_per_batch"] <= batch,
+                          "%s: objects_per_batch %r"
+                          % (full_name, median.get("objects_per_batch")))
 
-    check_svg(args.svg, names)
+    check_svg(args.svg, names,
+              [section for _, _, section in variants(patterns, batches)])
 
     with open(args.table) as f:
         table = f.read()
@@ -163,11 +200,11 @@ def check_run(args):
         check(name in table, "table does not name %s" % name)
         version = contenders[name]["version"]
         check(version in table, "table lacks %s's version %r" % (name, version))
-    for pattern in patterns:
-        check("\n%s: " % pattern in table, "table has no %s section" % pattern)
+    for _, _, section in variants(patterns, batches):
+        check("\n%s: " % section in table, "table has no %s section" % section)
 
 
-def check_svg(path, names):
+def check_svg(path, names, sections):
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as error:
@@ -184,6 +221,8 @@ def check_svg(path, names):
         check(drawn.get(name), "SVG has no polyline for %s" % name)
     texts = "".join(t.text or "" for t in root.iter(svg + "text"))
     check("object size" in texts and "ns/op" in texts, "SVG lacks axis labels")
+    for section in sections:
+        check("%s, " % section in texts, "SVG has no %s panel" % section)
 
 
 def check_missing(args):
@@ -216,7 +255,7 @@ def main(argv):
     sub = parser.add_subparsers(dest="mode", required=True)
     run = sub.add_parser("run")
     for flag in ("--json", "--svg", "--table", "--contenders", "--patterns",
-                 "--sizes", "--threads"):
+                 "--sizes", "--threads", "--batch"):
         run.add_argument(flag, required=True)
     run.add_argument("--repeats", type=int, required=True)
     run.add_argument("--spike-cycles", type=int, required=True)

@@ -36,14 +36,14 @@ expect_missing() {
 }
 
 # 1. The library file does not exist.
-run nofile --contenders=xchg,jemalloc \
+run nofile --contenders=xchg,simple,jemalloc \
   --peer-library=jemalloc=/nonexistent/libjemalloc.so.2 "${tiny[@]}" \
   --json="$out/nofile.json" --svg="$out/nofile.svg"
 expect_missing nofile libjemalloc-dev
 grep -q "/nonexistent/libjemalloc.so.2" "$out/nofile.err" ||
   fail "nofile: the path is not named"
 python3 "$checker" missing --json="$out/nofile.json" --missing=jemalloc \
-  --present=xchg
+  --present=xchg,simple
 
 # 2. The file exists but is no shared library: the dynamic loader ignores
 # the LD_PRELOAD, and the worker finds malloc still comes from the C

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # poolbench end to end, on a tiny matrix: every contender (the four poolkit
-# strategies, glibc, and jemalloc, tcmalloc and mimalloc LD_PRELOADed into
-# workers) must produce a number for every scenario, and the JSON, the SVG
+# strategies, simple, glibc, and jemalloc, tcmalloc and mimalloc LD_PRELOADed
+# into workers) must produce a number for every scenario, and the JSON, the SVG
 # and the table must be well-formed. Also the command line's error path.
 # No timing is asserted.
 #
@@ -45,15 +45,16 @@ grep -q "cannot write /nonexistent/run.json" "$out/path.err" ||
 "$poolbench" --help >"$out/help.out" || fail "--help failed"
 grep -q '^Usage: poolbench' "$out/help.out" || fail "--help: no usage"
 
-# The tiny matrix, every contender.
+# The tiny matrix, every contender, two batch sizes.
 sizes=64,16384
 threads=1,2
+batch=8,64
 patterns=hot,batch,cross,spike
-contenders=spinlock,dwcas,xchg,none,glibc,jemalloc,tcmalloc,mimalloc
+contenders=spinlock,dwcas,xchg,none,simple,glibc,jemalloc,tcmalloc,mimalloc
 status=0
-"$poolbench" --sizes=64,16K --threads=$threads --patterns=$patterns \
-  --contenders=$contenders --repeats=2 --min-time=0.002 --spike-mib=4 \
-  --spike-cycles=1 --json="$out/run.json" --svg="$out/run.svg" \
+"$poolbench" --sizes=64,16K --threads=$threads --batch=$batch \
+  --patterns=$patterns --contenders=$contenders --repeats=2 --min-time=0.002 \
+  --spike-mib=4 --spike-cycles=1 --json="$out/run.json" --svg="$out/run.svg" \
   >"$out/table.txt" 2>"$out/progress.txt" || status=$?
 if [[ $status != 0 ]]; then
   cat "$out/progress.txt" >&2
@@ -63,7 +64,8 @@ grep -q '^\[1/' "$out/progress.txt" || fail "no progress on stderr"
 
 python3 "$checker" run --json="$out/run.json" --svg="$out/run.svg" \
   --table="$out/table.txt" --contenders=$contenders --patterns=$patterns \
-  --sizes=$sizes --threads=$threads --repeats=2 --spike-cycles=1 || {
+  --sizes=$sizes --threads=$threads --batch=$batch --repeats=2 \
+  --spike-cycles=1 || {
   echo "--- table" >&2
   cat "$out/table.txt" >&2
   echo "--- progress" >&2

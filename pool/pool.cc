@@ -393,36 +393,55 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
 
 void* Pool::AllocSlow() {
   if (debug_state_ != nullptr) return AllocDebug(__builtin_return_address(0));
-  internal::ThreadState* ts = internal::ThreadState::Current();
-  if (ts != nullptr && stash_capacity() != 0) {
-    // Objects too big for the byte budget: the thread's stash first.
-    FreeItem* item = ts->TakeStashed(slot_);
-    if (item != nullptr) return item;
+  if (stash_capacity() != 0) {
+    // Objects too big for the byte budget: the thread's stash first, reached
+    // like the fast path through the thread pointer (a non-empty stash
+    // implies the thread is set up). Measured with perf on hot 2 MiB pairs:
+    // looking the ThreadState up first was a seventh of the pair.
+    internal::LocalHead& head = ThisThreadsHead();
+    FreeItem* item = head.stash;
+    if (item != nullptr) {
+      head.stash = item->next;
+      internal::StoreStashed(head, internal::LoadStashed(head) - 1);
+      return item;
+    }
   }
   bool reused;
-  return TakeObject(ts, &reused);
+  return TakeObject(internal::ThreadState::Current(), &reused);
 }
 
 void Pool::FreeSlow(void* object) {
   // Free() charged the object before coming here: take the charge back,
   // then either cache the object and evict, or send it on.
   internal::tls_cache_bytes_left += charge_.load(std::memory_order_relaxed);
+  FreeItem* item = static_cast<FreeItem*>(object);
+  const std::uint32_t stash_capacity = this->stash_capacity();
+  if (stash_capacity != 0) {
+    // Too big for the byte budget (never a pool with debugging aids): into
+    // the stash if the thread is set up (its exit hands the stash back); a
+    // full stash leaves with this object as one cluster.
+    internal::LocalHead& head = ThisThreadsHead();
+    const std::uint32_t stashed = internal::LoadStashed(head);
+    internal::ThreadState* ts = internal::tls_thread_state;
+    if (ts != nullptr && stashed < stash_capacity) {
+      item->next = head.stash;
+      head.stash = item;
+      internal::StoreStashed(head, stashed + 1);
+      return;
+    }
+    if (ts == nullptr) ts = internal::ThreadState::Current();
+    std::uint32_t taken = 0;
+    item->next = ts != nullptr ? ts->TakeAllStashed(slot_, &taken) : nullptr;
+    EvictChain(item, ts);
+    return;
+  }
   if (debug_state_ != nullptr) {
     FreeDebug(object, __builtin_return_address(0));
     return;
   }
-  FreeItem* item = static_cast<FreeItem*>(object);
   internal::ThreadState* ts = internal::ThreadState::Current();
-  if (ts == nullptr) {
+  if (ts == nullptr || !thread_cacheable()) {
     item->next = nullptr;
-    EvictChain(item, ts);
-    return;
-  }
-  if (!thread_cacheable()) {
-    // Into the stash; a full stash leaves with this object as one cluster.
-    if (ts->Stash(slot_, item, stash_capacity())) return;
-    std::uint32_t stashed;
-    item->next = ts->TakeAllStashed(slot_, &stashed);
     EvictChain(item, ts);
     return;
   }

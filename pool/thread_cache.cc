@@ -20,11 +20,10 @@ namespace {
 std::atomic<std::size_t> g_budget{kDefaultThreadCacheBudget};
 std::atomic<std::uint64_t> g_dead_epoch{0};
 
-// Slow-path data: the default TLS model. (initial-exec on these file-local
+// Slow-path data: the default TLS model. (initial-exec on these
 // variables broke in a shared library here: binutils 2.40 + glibc 2.36
 // placed them at an offset that did not match the module's TLS block,
 // corrupting the neighbouring variable.)
-__thread ThreadState* tls_state;
 __thread bool tls_exited;
 
 }  // namespace
@@ -35,10 +34,10 @@ __thread bool tls_exited;
 class ThreadExitHook {
  public:
   ~ThreadExitHook() {
-    ThreadState* state = tls_state;
+    ThreadState* state = tls_thread_state;
     if (state == nullptr) return;
     state->ReleaseEverything();
-    tls_state = nullptr;
+    tls_thread_state = nullptr;
     tls_exited = true;
     // From here on every Free() of this thread goes to the slow path, which
     // sends the object straight to the shared cache or the OS.
@@ -63,11 +62,13 @@ std::size_t ThreadCacheBudget() {
   return g_budget.load(std::memory_order_relaxed);
 }
 
-ThreadState* ThreadState::Current() {
-  ThreadState* state = tls_state;
+__thread ThreadState* tls_thread_state;
+
+ThreadState* ThreadState::SetUpCurrent() {
+  ThreadState* state = tls_thread_state;
   if (state != nullptr || tls_exited) return state;
   state = new ThreadState();
-  tls_state = state;
+  tls_thread_state = state;
   tls_exit_hook.armed = true;  // constructs the hook: its destructor runs
   return state;
 }

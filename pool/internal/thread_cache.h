@@ -28,9 +28,11 @@ struct LocalHead {
   // Written only by the owning thread; read (relaxed) by statistics from
   // other threads, hence atomic accesses that compile to plain moves.
   std::uint32_t count;
-  // Objects of an uncacheable pool in the thread's stash (ThreadState),
-  // beside the budget; written by the owner, read by statistics.
+  // Objects of an uncacheable pool in the thread's stash, beside the
+  // budget: their count (written by the owner, read by statistics) and
+  // their list, linked by next. Never touched by the fast path.
   std::uint32_t stashed;
+  FreeItem* stash;
 };
 
 // The hot per-thread data. Plain __thread PODs, zero-initialised, so access

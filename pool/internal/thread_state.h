@@ -23,12 +23,20 @@ inline constexpr std::size_t kMaxThreadCacheBudget = std::size_t{1} << 30;
 void SetThreadCacheBudget(std::size_t bytes);
 std::size_t ThreadCacheBudget();
 
+class ThreadState;
+// The calling thread's state (null until set up, and again after its exit
+// hand-back). Slow-path data: the default TLS model (see thread_cache.cc).
+extern __thread ThreadState* tls_thread_state;
+
 class ThreadState {
  public:
   // The calling thread's state, set up (and registered) on first use.
   // nullptr once the thread has handed its cache back at exit: callers then
   // bypass the thread cache.
-  static ThreadState* Current();
+  static ThreadState* Current() {
+    ThreadState* state = tls_thread_state;
+    return state != nullptr ? state : SetUpCurrent();
+  }
 
   // Called by every slow path of `pool`: refreshes the budget, moves the
   // pool to the front of the LRU, hands back objects of destroyed pools.
@@ -42,9 +50,9 @@ class ThreadState {
   // The stash: objects of pools too big for the byte budget, at most the
   // pool's stash capacity, linked by next (see Pool::SizeCaches).
   FreeItem* TakeStashed(std::uint32_t slot) {
-    FreeItem* item = stash_[slot];
+    FreeItem* item = heads_[slot].stash;
     if (item == nullptr) return nullptr;
-    stash_[slot] = item->next;
+    heads_[slot].stash = item->next;
     StoreStashed(heads_[slot], LoadStashed(heads_[slot]) - 1);
     return item;
   }
@@ -52,8 +60,8 @@ class ThreadState {
   bool Stash(std::uint32_t slot, FreeItem* item, std::uint32_t capacity) {
     std::uint32_t count = LoadStashed(heads_[slot]);
     if (count >= capacity) return false;
-    item->next = stash_[slot];
-    stash_[slot] = item;
+    item->next = heads_[slot].stash;
+    heads_[slot].stash = item;
     StoreStashed(heads_[slot], count + 1);
     return true;
   }
@@ -71,8 +79,8 @@ class ThreadState {
   }
   // Empties the stash: its objects, null-terminated, and how many.
   FreeItem* TakeAllStashed(std::uint32_t slot, std::uint32_t* count) {
-    FreeItem* all = stash_[slot];
-    stash_[slot] = nullptr;
+    FreeItem* all = heads_[slot].stash;
+    heads_[slot].stash = nullptr;
     *count = LoadStashed(heads_[slot]);
     StoreStashed(heads_[slot], 0);
     return all;
@@ -92,6 +100,8 @@ class ThreadState {
   friend class ThreadExitHook;
   ThreadState();
   ~ThreadState();
+  // Current() the first time (and after the thread's exit hand-back).
+  static ThreadState* SetUpCurrent();
   void ReleaseEverything();
   void EvictOlderHalf(Pool& pool, bool everything);
   void HandBackDeadPools();
@@ -110,7 +120,6 @@ class ThreadState {
   std::uint16_t lru_prev_[kMaxPools];
   std::uint16_t lru_next_[kMaxPools];
   bool in_lru_[kMaxPools] = {};
-  FreeItem* stash_[kMaxPools] = {};
   ThreadState* registry_prev_ = nullptr;
   ThreadState* registry_next_ = nullptr;
 };

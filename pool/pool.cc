@@ -228,31 +228,39 @@ bool Pool::KeepsSpares() const {
          !debug_options_.uaf;
 }
 
-void Pool::EvictChain(FreeItem* chain, internal::ThreadState* ts) {
+FreeItem* Pool::EvictFront(FreeItem* list, std::uint32_t objects,
+                           internal::ThreadState* ts) {
   const std::uint32_t home = HomeBucket(ts);
-  if (!KeepsSpares()) {
-    chain->next_cluster = nullptr;
-    ReleaseClustersToOs(chain, home);
-    return;
-  }
-  while (chain != nullptr) {
-    // Cut a run of up to cluster_objects_: the objects are already linked
-    // in order, so only the last one is written.
-    FreeItem* cluster = chain;
-    FreeItem* last = chain;
+  const bool keep = KeepsSpares();
+  const std::uint32_t per_cluster = keep ? cluster_objects() : UINT32_MAX;
+  FreeItem* release = nullptr;
+  while (list != nullptr && objects > 0) {
+    // Cut a run of up to per_cluster objects: they are already linked in
+    // order, so only the last one (and the count) is written.
+    FreeItem* cluster = list;
+    FreeItem* last = list;
+    const std::uint32_t limit = std::min(per_cluster, objects);
     std::uint32_t n = 1;
-    const std::uint32_t per_cluster = cluster_objects();
-    while (n < per_cluster && last->next != nullptr) {
+    while (n < limit && last->next != nullptr) {
       last = last->next;
       ++n;
     }
-    chain = last->next;
+    list = last->next;
     last->next = nullptr;
-    shared_->Push(home, cluster, n);
+    objects -= n;
+    SetClusterCount(cluster, n);
+    if (keep) {
+      shared_->Push(home, cluster, n);
+    } else {
+      cluster->next_cluster = release;
+      release = cluster;
+    }
   }
+  ReleaseClustersToOs(release, home);
   if (POOLKIT_PREDICT_FALSE((++tls_release_ticks & kReleaseTickMask) == 0)) {
     MaybeReleaseSpares(ts);
   }
+  return list;
 }
 
 FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
@@ -269,43 +277,39 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
   }
   *reused = true;
   // The first object is the caller's; the rest go to the thread's cache
-  // (or stash), counted while we walk them.
+  // (or stash).
+  const std::uint32_t objects = ClusterCount(cluster);
   FreeItem* rest = cluster->next;
   cluster->next = nullptr;
-  std::uint32_t taken = 1;
+  std::uint32_t left = objects - 1;
   if (rest != nullptr && ts != nullptr) {
     if (thread_cacheable()) {
       internal::LocalHead& head = internal::tls_local_heads[slot_];
-      FreeItem* last = rest;
-      std::uint32_t n = 1;
-      while (last->next != nullptr) {
-        last = last->next;
-        ++n;
+      if (head.first != nullptr) {
+        // Refills come when the list is empty (AllocSlow); another caller
+        // still gets a correct list.
+        FreeItem* last = rest;
+        while (last->next != nullptr) last = last->next;
+        last->next = head.first;
       }
-      // Refills come when the list is empty (AllocSlow); appending keeps
-      // any other caller correct too.
-      last->next = head.first;
       head.first = rest;
-      internal::StoreCount(head, internal::LoadCount(head) + n);
-      internal::tls_cache_bytes_left -= static_cast<std::int64_t>(n) *
+      internal::StoreCount(head, internal::LoadCount(head) + left);
+      internal::tls_cache_bytes_left -= static_cast<std::int64_t>(left) *
                                         charge_.load(std::memory_order_relaxed);
-      taken += n;
       rest = nullptr;
+      left = 0;
     } else if (stash_capacity() != 0) {
       std::uint32_t stashed = 0;
       rest = ts->StashRun(slot_, rest, stash_capacity(), &stashed);
-      taken += stashed;
+      left -= stashed;
     }
   }
+  shared_->NoteTaken(from, objects);
   if (rest != nullptr) {
     // No room for the rest here: it goes back as one cluster.
-    std::uint32_t n = 0;
-    for (FreeItem* item = rest; item != nullptr; item = item->next) ++n;
-    shared_->NoteTaken(from, taken + n);
-    shared_->Push(home, rest, n);
-    return cluster;
+    SetClusterCount(rest, left);
+    shared_->Push(home, rest, left);
   }
-  shared_->NoteTaken(from, taken);
   return cluster;
 }
 
@@ -378,8 +382,7 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
   while (excess > 0) {
     FreeItem* cluster = shared_->Pop(bucket, &from);
     if (cluster == nullptr) break;
-    std::uint32_t n = 0;
-    for (FreeItem* item = cluster; item != nullptr; item = item->next) ++n;
+    const std::uint32_t n = ClusterCount(cluster);
     shared_->NoteTaken(from, n);
     cluster->next_cluster = release;
     release = cluster;
@@ -432,7 +435,7 @@ void Pool::FreeSlow(void* object) {
     if (ts == nullptr) ts = internal::ThreadState::Current();
     std::uint32_t taken = 0;
     item->next = ts != nullptr ? ts->TakeAllStashed(slot_, &taken) : nullptr;
-    EvictChain(item, ts);
+    EvictFront(item, UINT32_MAX, ts);
     return;
   }
   if (debug_state_ != nullptr) {
@@ -442,7 +445,7 @@ void Pool::FreeSlow(void* object) {
   internal::ThreadState* ts = internal::ThreadState::Current();
   if (ts == nullptr || !thread_cacheable()) {
     item->next = nullptr;
-    EvictChain(item, ts);
+    EvictFront(item, UINT32_MAX, ts);
     return;
   }
   internal::LocalHead& head = internal::tls_local_heads[slot_];
@@ -473,8 +476,7 @@ void Pool::Trim(std::size_t keep_spare) {
     FreeItem* clusters = shared_->PopAll(b);
     while (clusters != nullptr) {
       FreeItem* next_cluster = clusters->next_cluster;
-      std::uint32_t n = 0;
-      for (FreeItem* item = clusters; item != nullptr; item = item->next) ++n;
+      const std::uint32_t n = ClusterCount(clusters);
       shared_->NoteTaken(b, n);
       if (kept + n <= keep_spare) {
         kept += n;

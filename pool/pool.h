@@ -212,11 +212,14 @@ class Pool {
   // null-terminated run), after one barrier.
   void ReleaseClustersToOs(internal::FreeItem* clusters, std::uint32_t bucket);
 
-  // Sends a null-terminated run of objects (linked by next) leaving a
-  // thread cache or a user to the shared cache, in clusters. Nothing goes
-  // to the OS here unless the pool keeps no spares (strategy kNone, a
-  // destroyed pool, the uaf aid): the release rule runs apart.
-  void EvictChain(internal::FreeItem* chain, internal::ThreadState* ts);
+  // Sends the first `objects` objects of a list (linked by next) that leave
+  // a thread cache or a user to the shared cache, in clusters; returns the
+  // rest of the list, not walked. Nothing goes to the OS here unless the
+  // pool keeps no spares (strategy kNone, a destroyed pool, the uaf aid):
+  // the release rule runs apart.
+  internal::FreeItem* EvictFront(internal::FreeItem* list,
+                                 std::uint32_t objects,
+                                 internal::ThreadState* ts);
   bool KeepsSpares() const;
   // The release rule, at most once per release interval (see pool.cc).
   void MaybeReleaseSpares(internal::ThreadState* ts);

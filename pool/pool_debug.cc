@@ -157,7 +157,7 @@ void Pool::FreeDebug(void* object, const void* caller) {
   }
   FreeItem* item = static_cast<FreeItem*>(object);
   item->next = nullptr;
-  EvictChain(item, internal::ThreadState::Current());
+  EvictFront(item, UINT32_MAX, internal::ThreadState::Current());
 }
 
 }  // namespace poolkit

@@ -103,7 +103,7 @@ class ThreadState {
   // Current() the first time (and after the thread's exit hand-back).
   static ThreadState* SetUpCurrent();
   void ReleaseEverything();
-  void EvictOlderHalf(Pool& pool, bool everything);
+  void EvictHalf(Pool& pool, bool everything);
   void HandBackDeadPools();
   // Everything this thread holds of `pool`: cache and stash.
   void HandBackPool(Pool& pool);

@@ -12,7 +12,7 @@
  *   load_top()             p = the list's real first node (for the invariant)
  *   STACK_IDLE             no lock held / no BUSY left (checked at the end)
  *   FREES_TO_OS            1 when ordinary frees may return objects to the
- *                          OS (Pool::EvictChain's ReleaseClusterToOs), 0 when
+ *                          OS (Pool::EvictFront's ReleaseClusterToOs), 0 when
  *                          only flush does
  *   STRATEGY_LOCALS        the locals its inlines use (and
  *   RESET_STRATEGY_LOCALS  zeroes them after each operation)
@@ -23,9 +23,9 @@
  *   pop           Pool::PopShared -> <Strategy>::Pop, then the caller may
  *                 overwrite the object's first word (use_object)
  *   push          Pool::PushShared -> <Strategy>::Push of an object it owns
- *                 (EvictChain keeping a cluster, AllocSlow pushing the rest
+ *                 (EvictFront keeping a cluster, AllocSlow pushing the rest
  *                 of a cluster back, Trim keeping spares)
- *   free to OS    Pool::ReleaseToOs of an object it owns (EvictChain's
+ *   free to OS    Pool::ReleaseToOs of an object it owns (EvictFront's
  *                 ReleaseClusterToOs; only when FREES_TO_OS)
  *   alloc         Pool::AllocFromOs: any object now in the OS
  *   flush         Pool::Flush -> Pool::Trim(0): PopAll, then release every
@@ -33,7 +33,7 @@
  * so every interleaving of every such program is explored (3 threads x 2
  * operations by default; check_models.sh also runs 2 threads x 4).
  * Thread(me) mirrors a thread calling into Pool: Pool::AllocSlow (pop),
- * Pool::EvictChain (push or free), Pool::Flush (flush).
+ * Pool::EvictFront (push or free), Pool::Flush (flush).
  */
 
 #if NTHREADS < 2 || NTHREADS > 3

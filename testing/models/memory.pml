@@ -12,14 +12,17 @@
  *
  * A cluster is modelled by its first object only, one node per cluster:
  * the stacks read and write nothing of a cluster but its first object's
- * `next` (Push writes cluster->next, Pop reads head->next, PopAll detaches
- * the chain of first objects). `down` and the other objects of a cluster are
- * touched only by the cluster's owner after the stack has handed it over
- * (Pool::AllocSlow, Pool::ReleaseClusterToOs, the count in Pool::Trim), and
- * ReleaseClusterToOs releases a cluster one object at a time, each through
- * Pool::ReleaseToOs and its barrier: a run of the model's one-object
- * releases. A node therefore stands for a one-object cluster and for the
- * head of a larger one alike, and pushing "a cluster" is pushing its node.
+ * stack link (`next_cluster` in the C++ code, `next` here: Push writes it,
+ * Pop reads it from the head, PopAll detaches the chain of first objects).
+ * The other objects of a cluster, and its count, are touched only by the
+ * cluster's owner after the stack has handed it over (Pool::TakeObject,
+ * Pool::ReleaseClustersToOs, Pool::Trim). ReleaseClustersToOs takes the
+ * strategy's barrier once for a batch of clusters that have all left the
+ * stacks, then releases their objects: no pop that starts after the barrier
+ * can reach any of them, so the batch is a run of the model's one-object
+ * releases, each after a barrier that the first one already provides. A
+ * node therefore stands for a one-object cluster and for the head of a
+ * larger one alike, and pushing "a cluster" is pushing its node.
  *
  * Every read of `next` goes through read_next(), which asserts the pointer
  * is a real object (not null, not the BUSY sentinel, not garbage) and that

@@ -12,7 +12,7 @@
  *   load_top()             p = the list's real first node (for the invariant)
  *   STACK_IDLE             no lock held / no BUSY left (checked at the end)
  *   FREES_TO_OS            1 when ordinary frees may return objects to the
- *                          OS (Pool::EvictFront's ReleaseClusterToOs), 0 when
+ *                          OS (Pool::EvictFront releasing), 0 when
  *                          only flush does
  *   STRATEGY_LOCALS        the locals its inlines use (and
  *   RESET_STRATEGY_LOCALS  zeroes them after each operation)
@@ -26,7 +26,7 @@
  *                 (EvictFront keeping a cluster, AllocSlow pushing the rest
  *                 of a cluster back, Trim keeping spares)
  *   free to OS    Pool::ReleaseToOs of an object it owns (EvictFront's
- *                 ReleaseClusterToOs; only when FREES_TO_OS)
+ *                 ReleaseClustersToOs; only when FREES_TO_OS)
  *   alloc         Pool::AllocFromOs: any object now in the OS
  *   flush         Pool::Flush -> Pool::Trim(0): PopAll, then release every
  *                 cluster to the OS (thread 0 only, at most once)

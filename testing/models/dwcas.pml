@@ -27,7 +27,7 @@
  *              to the OS (ordinary frees always push back).     Expect: safe.
  *   VARIANT_C  VARIANT_A with the barrier switched off
  *              (the C++ test switch
- *              Pool::SetDwcasFlushLockForTesting(false) removes the barrier
+ *              internal::PoolTestPeer::SetDwcasFlushLock(pool, false) removes the barrier
  *              and the pops' shared side too: mutation NO_SHARED_IN_POP): ordinary frees return
  *              objects to the OS while a pop may be about to read their
  *              `next`: the seed-003 crash.           Expect: a counterexample.

@@ -46,6 +46,8 @@ class ThreadState {
   void Evict(Pool& freeing);
   // Sends every object this thread caches for `pool` to the shared cache.
   void FlushPool(Pool& pool);
+  // A refill of `pool` from the shared cache just brought `bytes` (charged).
+  void NoteRefill(const Pool& pool, std::int64_t bytes);
 
   // The stash: objects of pools too big for the byte budget, at most the
   // pool's stash capacity, linked by next (see Pool::SizeCaches).
@@ -114,6 +116,11 @@ class ThreadState {
   LocalHead* const heads_;
   std::uint32_t index_ = 0;  // home shared-cache bucket
   std::int64_t budget_ = 0;
+  // What the thread caches at most now (<= budget_): halved when a pool the
+  // thread only frees into (no refill since its last eviction) overflows,
+  // grown back by refills. See Evict().
+  std::int64_t limit_ = 0;
+  bool refilled_[kMaxPools] = {};
   std::uint64_t seen_dead_epoch_ = 0;
   std::uint16_t lru_first_ = kNone;
   std::uint16_t lru_last_ = kNone;

@@ -371,6 +371,9 @@ GuardedCounters GetGuardedCounters() {
   return tables.counters;
 }
 
+void LockGuardedTablesForFork() { GetTables().mu.lock(); }
+void UnlockGuardedTablesAfterFork() { GetTables().mu.unlock(); }
+
 void SetTouchInsideLockForBenchmark(bool inside) {
   g_touch_inside_lock.store(inside, std::memory_order_relaxed);
 }

@@ -71,6 +71,12 @@ void SetTouchInsideLockForBenchmark(bool inside);
 // use). Faults that do not hit a guarded range go to the previous handler.
 void InstallGuardFaultHandler();
 
+// fork(): held across a fork by the pool layer's pthread_atfork handlers, so
+// that a child never inherits the tables' lock held by a thread it does not
+// have. Lock before fork(), unlock after it in the parent and the child.
+void LockGuardedTablesForFork();
+void UnlockGuardedTablesAfterFork();
+
 }  // namespace poolkit::debug
 
 #endif  // POOLKIT_DEBUG_GUARDED_OBJECTS_H_

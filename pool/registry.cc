@@ -1,6 +1,7 @@
 #include "pool/registry.h"
 
 #include <malloc.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -9,8 +10,10 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "debug/guarded_objects.h"
 #include "pool/internal/registry.h"
 #include "pool/internal/release_clock.h"
+#include "pool/internal/shared_cache.h"
 #include "pool/internal/thread_state.h"
 
 namespace poolkit {
@@ -65,8 +68,34 @@ class InsideRegistryScope {
 bool InsideRegistry() { return tls_inside_registry; }
 
 Registry& Registry::Global() {
-  static Registry* const registry = new Registry();
+  static Registry* const registry = [] {
+    Registry* made = new Registry();
+    pthread_atfork([] { Global().LockForFork(); },
+                   [] { Global().UnlockAfterFork(false); },
+                   [] { Global().UnlockAfterFork(true); });
+    return made;
+  }();
   return *registry;
+}
+
+void Registry::LockForFork() {
+  // The order every path takes them in: the registry lock (Trim under it
+  // takes the stacks' locks, and releases guarded objects), then the thread
+  // list's, then each pool's shared cache, then the guarded tables.
+  mu_.lock();
+  threads_mu_.lock();
+  for (Pool* pool : pools_) pool->shared_->LockForFork();
+  for (Pool* pool : dead_pools_) pool->shared_->LockForFork();
+  debug::LockGuardedTablesForFork();
+}
+
+void Registry::UnlockAfterFork(bool child) {
+  debug::UnlockGuardedTablesAfterFork();
+  for (Pool* pool : dead_pools_) pool->shared_->UnlockAfterFork();
+  for (Pool* pool : pools_) pool->shared_->UnlockAfterFork();
+  if (child) ThreadState::ForgetOtherThreadsAfterFork();
+  threads_mu_.unlock();
+  mu_.unlock();
 }
 
 // POOLKIT_DEBUG is read during start-up (static initialisation of this

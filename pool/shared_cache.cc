@@ -24,6 +24,8 @@ class NoSharedCache final : public SharedCache {
   std::int64_t Objects() const override { return 0; }
   std::int64_t TakeLowWater() override { return 0; }
   std::uint32_t buckets() const override { return 1; }
+  void LockForFork() override {}
+  void UnlockAfterFork() override {}
   std::int64_t CountByWalkingForTesting() const override { return 0; }
   void SetPopHookForTesting(PopHook, void*) override {}
   void SetFlushLockForTesting(bool) override {}
@@ -75,6 +77,8 @@ class ColdFirstSharedCache final : public SharedCache {
   // Nothing is ever judged spare by age here: Gc() and Flush() trim.
   std::int64_t TakeLowWater() override { return 0; }
   std::uint32_t buckets() const override { return 1; }
+  void LockForFork() override { mu_.lock(); }
+  void UnlockAfterFork() override { mu_.unlock(); }
   std::int64_t CountByWalkingForTesting() const override { return Objects(); }
   void SetPopHookForTesting(PopHook, void*) override {}
   void SetFlushLockForTesting(bool) override {}

@@ -115,6 +115,40 @@ void ThreadState::NoteDeadPool() {
   g_dead_epoch.fetch_add(1, std::memory_order_release);
 }
 
+void ThreadState::ForgetOtherThreadsAfterFork() {
+  Registry& registry = Registry::Global();
+  ThreadState* self = tls_thread_state;
+  ThreadState* state = registry.threads_head();
+  while (state != nullptr) {
+    ThreadState* next = state->registry_next_;
+    if (state != self) {
+      for (std::uint32_t slot = 0; slot < kMaxPools; ++slot) {
+        LocalHead& head = state->heads_[slot];
+        const std::uint32_t held = LoadCount(head) + LoadStashed(head);
+        if (held == 0) continue;
+        Pool* pool = registry.AtSlot(slot);
+        if (pool != nullptr) {
+          pool->allocated_.fetch_sub(held, std::memory_order_relaxed);
+        }
+        head.first = nullptr;
+        head.stash = nullptr;
+        StoreCount(head, 0);
+        StoreStashed(head, 0);
+      }
+      --registry.bucket_threads()[state->index_];
+      if (state->registry_prev_ != nullptr) {
+        state->registry_prev_->registry_next_ = next;
+      } else {
+        registry.threads_head() = next;
+      }
+      if (next != nullptr) next->registry_prev_ = state->registry_prev_;
+      // The state itself stays allocated: its thread, and so its exit hook,
+      // does not exist here.
+    }
+    state = next;
+  }
+}
+
 std::uint64_t ThreadState::CountCached(std::uint32_t slot) {
   Registry& registry = Registry::Global();
   std::lock_guard<std::mutex> lock(registry.threads_mutex());

@@ -124,6 +124,11 @@ class DwcasStack {
     pop_hook_ = hook;
   }
   void SetFlushLockForTesting(bool enabled) { flush_lock_enabled_ = enabled; }
+  // fork(): no pop may hold the flush lock shared, and no release hold it
+  // exclusively, when the process forks (pushes take no lock).
+  void LockForFork() { flush_lock_.Lock(); }
+  void UnlockAfterFork() { flush_lock_.Unlock(); }
+
   bool LooksEmpty() const {
     return arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0;
   }

@@ -68,6 +68,16 @@ class Registry {
   // Live threads per shared-cache bucket index; guarded by threads_mutex().
   std::uint32_t* bucket_threads() { return bucket_threads_; }
 
+  // fork() (pthread_atfork, registered when the registry is made): before
+  // the fork, every lock poolkit has (the registry's, every pool's shared
+  // cache, the guarded-object tables) is taken by the forking thread; after
+  // it, released in the parent, and in the child too once the thread states
+  // of the threads the child does not have are dropped (their cached
+  // objects stay unreachable there: the child owns only the forking
+  // thread's cache).
+  void LockForFork();
+  void UnlockAfterFork(bool child);
+
  private:
   Registry() = default;
   Pool* FindByName(std::string_view name) const;

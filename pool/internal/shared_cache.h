@@ -52,6 +52,12 @@ class SharedCache {
 
   virtual std::uint32_t buckets() const = 0;
 
+  // fork(): takes every lock of the cache (the registry's pthread_atfork
+  // handlers call it before fork(), and UnlockAfterFork() in the parent and
+  // the child), so that the child has no lock held by a thread it lacks.
+  virtual void LockForFork() = 0;
+  virtual void UnlockAfterFork() = 0;
+
   // Test hooks (pool/internal/pool_test_peer.h): the objects found by
   // walking the cache (exact only while no other thread uses it), the
   // seed-003 pop hook and the dwcas flush-lock switch (no effect on the

@@ -47,6 +47,10 @@ class SpinlockStack {
   // Objects popped from this stack may go to the OS at any time.
   void ReleaseBarrier() {}
 
+  // fork(): no other thread may hold the lock when the process forks.
+  void LockForFork() { lock_.Lock(); }
+  void UnlockAfterFork() { lock_.Unlock(); }
+
   bool LooksEmpty() const { return Head() == 0; }
   // The first cluster; only meaningful while no other thread uses the stack.
   FreeItem* PeekForTesting() const { return ToItem(Head()); }

@@ -99,6 +99,15 @@ class StackedSharedCache final : public SharedCache {
 
   std::uint32_t buckets() const override { return mask_ + 1; }
 
+  void LockForFork() override {
+    for (std::uint32_t i = 0; i <= mask_; ++i) buckets_[i].stack.LockForFork();
+  }
+  void UnlockAfterFork() override {
+    for (std::uint32_t i = 0; i <= mask_; ++i) {
+      buckets_[i].stack.UnlockAfterFork();
+    }
+  }
+
   std::int64_t CountByWalkingForTesting() const override {
     std::int64_t count = 0;
     for (std::uint32_t i = 0; i <= mask_; ++i) {

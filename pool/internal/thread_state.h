@@ -97,6 +97,12 @@ class ThreadState {
   // Raised by the registry when a pool dies, so that threads look for its
   // objects at their next slow path.
   static void NoteDeadPool();
+  // In a child after fork(), with the thread list's lock held: drops every
+  // thread state but the caller's. Their cached objects are unreachable in
+  // the child (a thread may have been moving them when the process forked,
+  // so adopting them could hand one out twice): they leave the pools'
+  // `allocated` count, and the pools can be destroyed.
+  static void ForgetOtherThreadsAfterFork();
 
  private:
   friend class ThreadExitHook;

@@ -61,6 +61,30 @@ class XchgStack {
   // reads the link of an object unless it holds the head (BUSY).
   void ReleaseBarrier() {}
 
+  // fork(): the forking thread holds the head (BUSY, even over an empty
+  // stack, so that no pop can take it) across the fork; every other pop and
+  // push waits, and none is left holding it in the child.
+  void LockForFork() {
+    for (;;) {
+      // Acquire, as in Lock(): the head's links are visible to us.
+      std::uintptr_t seen =
+          arch::ExchangeWord(&head_, kBusy, arch::MemoryOrder::kAcquire);
+      if (seen != kBusy) {
+        fork_saved_head_ = seen;
+        return;
+      }
+      // A pop holds it (we swapped BUSY for BUSY, which changes nothing):
+      // wait for its unlocking store.
+      while (arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == kBusy) {
+        arch::CpuRelax();
+      }
+    }
+  }
+  // Release, as every unlock.
+  void UnlockAfterFork() {
+    arch::StoreWord(&head_, fork_saved_head_, arch::MemoryOrder::kRelease);
+  }
+
   bool LooksEmpty() const {
     return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == 0;
   }
@@ -98,6 +122,7 @@ class XchgStack {
   }
 
   std::uintptr_t head_ = 0;
+  std::uintptr_t fork_saved_head_ = 0;  // LockForFork() to UnlockAfterFork()
   PopHook pop_hook_ = nullptr;
   void* pop_hook_arg_ = nullptr;
 };

@@ -124,14 +124,14 @@ void Pool::SizeCaches(std::int64_t budget) {
   // the slow paths.
   const bool debug = debug_options_.AnyObjectAid();
   const std::int64_t charge =
-      debug ? kUncacheableCharge : ChargeFor(size_, budget);
+      debug ? kUncacheableCharge : ChargeFor(object_size(), budget);
   charge_.store(charge, std::memory_order_relaxed);
   if (charge != kUncacheableCharge) {
     const std::size_t bytes = std::min<std::size_t>(
         kClusterBytes, static_cast<std::size_t>(budget) / 4);
     cluster_objects_.store(
         static_cast<std::uint32_t>(std::clamp<std::size_t>(
-            bytes / size_, kMinClusterObjects, kMaxClusterObjects)),
+            bytes / object_size(), kMinClusterObjects, kMaxClusterObjects)),
         std::memory_order_relaxed);
     stash_capacity_.store(0, std::memory_order_relaxed);
     return;
@@ -143,7 +143,7 @@ void Pool::SizeCaches(std::int64_t budget) {
   const std::uint32_t stash =
       debug ? 0
             : static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-                  budget / static_cast<std::int64_t>(size_), 1,
+                  budget / static_cast<std::int64_t>(object_size()), 1,
                   kMaxStashObjects));
   stash_capacity_.store(stash, std::memory_order_relaxed);
   cluster_objects_.store(stash + 1, std::memory_order_relaxed);
@@ -153,7 +153,7 @@ std::uint32_t Pool::HomeBucket(const internal::ThreadState* ts) const {
   return (ts != nullptr ? ts->index() : 0) & bucket_mask_;
 }
 
-void Pool::ZeroObject(void* object) { std::memset(object, 0, size_); }
+void Pool::ZeroObject(void* object) { std::memset(object, 0, object_size()); }
 
 // ---------------------------------------------------------------------------
 // The OS side.
@@ -178,16 +178,17 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket) {
   }
   // Outside any lock (seed 004): the allocator, and the first touch of a
   // fresh page, may be slow; no other thread waits for us here.
-  void* object =
-      debug_options_.Guarded()
-          ? debug::AllocateGuarded(size_, alignment_, this, name_.c_str())
-          : allocator_->Allocate(AllocationSize(), alignment_);
-  os_counters_[bucket].allocs.fetch_add(1, std::memory_order_relaxed);
+  void* object = debug_options_.Guarded()
+                     ? debug::AllocateGuarded(object_size(), alignment_, this,
+                                              name_.c_str())
+                     : allocator_->Allocate(AllocationSize(), alignment_);
   if (object == nullptr) {
+    // A failed call is counted in `failed`, not as an OS allocation.
     allocated_.fetch_sub(1, std::memory_order_relaxed);
     failed_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
+  os_counters_[bucket].allocs.fetch_add(1, std::memory_order_relaxed);
   return static_cast<FreeItem*>(object);
 }
 
@@ -532,7 +533,7 @@ PoolStats Pool::Stats() const {
 PoolStats Pool::CounterStats() const {
   PoolStats stats;
   stats.name = name_;
-  stats.object_size = size_;
+  stats.object_size = object_size();
   stats.alignment = alignment_;
   stats.strategy = strategy_;
   stats.flags = flags_;
@@ -541,7 +542,8 @@ PoolStats Pool::CounterStats() const {
   stats.thread_cacheable = thread_cacheable();
   stats.allocator = allocator_->Name();
   stats.allocated = allocated_.load(std::memory_order_relaxed);
-  stats.allocated_bytes = stats.allocated * static_cast<std::int64_t>(size_);
+  stats.allocated_bytes =
+      stats.allocated * static_cast<std::int64_t>(object_size());
   stats.shared_cached = shared_->Objects();
   stats.used = stats.allocated - stats.shared_cached;
   stats.thread_cached = static_cast<std::int64_t>(ThreadCachedTotal());

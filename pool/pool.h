@@ -109,7 +109,9 @@ class Pool {
 
   const std::string& name() const { return name_; }
   // The size objects really have (after rounding and merging).
-  std::size_t object_size() const { return size_; }
+  std::size_t object_size() const {
+    return size_.load(std::memory_order_relaxed);
+  }
   std::size_t alignment() const { return alignment_; }
   SharedCacheStrategy strategy() const { return strategy_; }
   // The debugging aids in force (the pool's options with POOLKIT_DEBUG's).
@@ -241,7 +243,10 @@ class Pool {
   std::atomic<std::uint32_t> cluster_objects_{kMinClusterObjects};
   std::atomic<std::uint32_t> stash_capacity_{0};
 
-  std::size_t size_;
+  // Changes only while the pool has never allocated (merge growth), while
+  // other threads may read it (statistics, a racing first allocation that
+  // then waits in AllocFromOs): atomic, relaxed, like charge_.
+  std::atomic<std::size_t> size_;
   const std::size_t alignment_;
   const SharedCacheStrategy strategy_;
   const std::uint32_t flags_;

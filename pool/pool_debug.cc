@@ -32,9 +32,9 @@ bool TagsInObjects(const DebugOptions& options) {
 
 std::size_t Pool::AllocationSize() const {
   if (TagsInObjects(debug_options_)) {
-    return TagOffset(size_) + sizeof(debug::ObjectTag);
+    return TagOffset(object_size()) + sizeof(debug::ObjectTag);
   }
-  return size_;
+  return object_size();
 }
 
 debug::ObjectTag* Pool::TagOf(void* object) const {
@@ -45,7 +45,7 @@ debug::ObjectTag* Pool::TagOf(void* object) const {
   }
   if (!TagsInObjects(debug_options_)) return nullptr;
   return reinterpret_cast<debug::ObjectTag*>(static_cast<char*>(object) +
-                                             TagOffset(size_));
+                                             TagOffset(object_size()));
 }
 
 void Pool::ReportMisuse(const char* fault, const void* object,
@@ -54,7 +54,7 @@ void Pool::ReportMisuse(const char* fault, const void* object,
   report.fault = fault;
   report.pool = name_.c_str();
   report.object = object;
-  report.object_size = size_;
+  report.object_size = object_size();
   report.detail = detail;
   report.tag = debug_options_.caller ? tag : nullptr;
   debug::ReportFaultAndAbort(report);
@@ -84,7 +84,8 @@ void* Pool::AllocDebug(const void* caller) {
   }
   if (reused && options.integrity) {
     debug::PatternBreach breach;
-    if (debug::FindIntegrityBreach(object, size_, sizeof(FreeItem), &breach)) {
+    if (debug::FindIntegrityBreach(object, object_size(), sizeof(FreeItem),
+                                   &breach)) {
       char detail[128];
       std::snprintf(detail, sizeof(detail),
                     "first corrupted byte at offset %zu: expected 0x%02x, "
@@ -97,7 +98,7 @@ void* Pool::AllocDebug(const void* caller) {
     tag->owner_word = debug::LiveTagWord(this);
     if (options.caller) tag->alloc_caller = caller;
   }
-  if (options.poison) std::memset(object, options.poison_byte, size_);
+  if (options.poison) std::memset(object, options.poison_byte, object_size());
   return object;
 }
 
@@ -153,7 +154,7 @@ void Pool::FreeDebug(void* object, const void* caller) {
     if (options.caller) tag->free_caller = caller;
   }
   if (options.integrity) {
-    debug::FillIntegrityPattern(object, size_, sizeof(FreeItem));
+    debug::FillIntegrityPattern(object, object_size(), sizeof(FreeItem));
   }
   FreeItem* item = static_cast<FreeItem*>(object);
   item->next = nullptr;

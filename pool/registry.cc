@@ -146,7 +146,7 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
       continue;
     }
     int rank;
-    if (pool->size_ == size) {
+    if (pool->object_size() == size) {
       rank = 0;
     } else {
       if (exact || (pool->flags_ & kPoolExact) != 0) continue;
@@ -154,14 +154,14 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
       std::size_t average = pool->requested_size_sum_ / pool->users_;
       std::size_t tolerance = std::max<std::size_t>(average / 100, 16);
       if (Distance(options.object_size, average) > tolerance) continue;
-      rank = pool->size_ >= size ? 1 : 2;
+      rank = pool->object_size() >= size ? 1 : 2;
       // Growing is only for pools that never held an object (Create then
       // blocks their first allocation while it changes the size).
       if (rank == 2 && pool->OsAllocsTotal() != 0) {
         continue;
       }
     }
-    std::size_t distance = Distance(pool->size_, size);
+    std::size_t distance = Distance(pool->object_size(), size);
     if (rank < best_rank || (rank == best_rank && distance < best_distance)) {
       best = pool;
       best_rank = rank;
@@ -193,7 +193,7 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
   if ((options.flags & kPoolShared) != 0 && !no_merge) {
     Pool* pool = FindMergeCandidate(options, size, alignment, owner);
     std::int64_t none = 0;
-    if (pool != nullptr && pool->size_ < size &&
+    if (pool != nullptr && pool->object_size() < size &&
         !pool->allocated_.compare_exchange_strong(none, Pool::kResizing,
                                                   std::memory_order_acquire)) {
       // It allocated since FindMergeCandidate looked: it can no longer
@@ -203,11 +203,11 @@ absl::StatusOr<Pool*> Registry::Create(const PoolOptions& asked) {
     if (pool != nullptr) {
       ++pool->users_;
       pool->requested_size_sum_ += options.object_size;
-      if (pool->size_ < size) {
+      if (pool->object_size() < size) {
         // allocated_ holds kResizing: AllocFromOs() waits, so no object of
         // the old size can exist (the pool never allocated, see
         // FindMergeCandidate) or come to exist.
-        pool->size_ = size;
+        pool->size_.store(size, std::memory_order_relaxed);
         pool->SizeCaches(static_cast<std::int64_t>(ThreadCacheBudget()));
         // Release: the new size before any allocation (acquire in
         // AllocFromOs).

@@ -913,6 +913,7 @@ TEST(RegistryLimitTest, OsAllocatorFailureIsCountedButNotAsLimit) {
   EXPECT_EQ(stats.limit_failures, 0u);
   EXPECT_EQ(stats.allocated, 5);  // failures leave no trace in the counts
   EXPECT_EQ(stats.in_use, 5);
+  EXPECT_EQ(stats.os_allocs, 5u);  // nor in the OS-call count
 
   allocator->Allow(TestAllocator::kUnlimited);
   for (int i = 0; i < 3; ++i) {

@@ -182,6 +182,20 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket) {
                      ? debug::AllocateGuarded(object_size(), alignment_, this,
                                               name_.c_str())
                      : allocator_->Allocate(AllocationSize(), alignment_);
+  if (object == nullptr && !debug_options_.Guarded() &&
+      !internal::InsideRegistry()) {
+    // Seed 002: before giving up, every pool returns its spare objects to
+    // the OS once, and the call is tried again; memory another pool holds
+    // spare may be what this one needs (a process-wide budget, a container
+    // limit). Not from inside a registry operation, which holds the lock
+    // that Gc() takes.
+    oom_gc_retries_.fetch_add(1, std::memory_order_relaxed);
+    internal::Registry::Global().TrimAll();
+    object = allocator_->Allocate(AllocationSize(), alignment_);
+    if (object != nullptr) {
+      oom_gc_recovered_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (object == nullptr) {
     // A failed call is counted in `failed`, not as an OS allocation.
     allocated_.fetch_sub(1, std::memory_order_relaxed);
@@ -551,6 +565,8 @@ PoolStats Pool::CounterStats() const {
   stats.needed_avg = need_.load(std::memory_order_relaxed);
   stats.failed = failed_.load(std::memory_order_relaxed);
   stats.limit_failures = limit_failures_.load(std::memory_order_relaxed);
+  stats.oom_gc_retries = oom_gc_retries_.load(std::memory_order_relaxed);
+  stats.oom_gc_recovered = oom_gc_recovered_.load(std::memory_order_relaxed);
   stats.os_allocs = OsAllocsTotal();
   stats.os_releases = OsReleasesTotal();
   if (debug_state_ != nullptr) {

@@ -267,6 +267,8 @@ class Pool {
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> limit_failures_{0};
+  std::atomic<std::uint64_t> oom_gc_retries_{0};
+  std::atomic<std::uint64_t> oom_gc_recovered_{0};
   // The release rule's state (written once per interval): when it next
   // runs, and the need it last computed.
   std::atomic<std::int64_t> next_release_check_ns_{0};

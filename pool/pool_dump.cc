@@ -110,14 +110,16 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"allocated_bytes\": %d, \"used\": %d, \"in_use\": %d, "
         "\"thread_cached\": %d, \"thread_cached_approximate\": true, "
         "\"shared_cached\": %d, \"needed_avg\": %d, \"failed\": %d, "
-        "\"limit_failures\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
+        "\"limit_failures\": %d, \"oom_gc_retries\": %d, "
+        "\"oom_gc_recovered\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
         "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.limit,
         s.users, s.thread_cacheable ? "true" : "false", JsonString(s.allocator),
         s.allocated, s.allocated_bytes, s.used, s.in_use, s.thread_cached,
-        s.shared_cached, s.needed_avg, s.failed, s.limit_failures, s.os_allocs,
-        s.os_releases, JsonString(s.debug), s.injected_failures);
+        s.shared_cached, s.needed_avg, s.failed, s.limit_failures,
+        s.oom_gc_retries, s.oom_gc_recovered, s.os_allocs, s.os_releases,
+        JsonString(s.debug), s.injected_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

@@ -44,13 +44,19 @@ struct PoolStats {
   std::int64_t thread_cached = 0;
   // Objects in the shared cache (allocated - used).
   std::int64_t shared_cached = 0;
-  // How many objects the load needs: a decaying peak of `used` (the
-  // needed-average rule's reference).
+  // How many objects the load needs, as the release rule last computed it
+  // (the most objects out of the shared cache at once over an interval, or
+  // the previous need less a quarter; see README "Release to the OS").
   std::int64_t needed_avg = 0;
   // Alloc() calls that returned nullptr (limit reached or OS failure).
   std::uint64_t failed = 0;
   // Of those, the ones refused because of `limit`.
   std::uint64_t limit_failures = 0;
+  // OS allocator failures answered as seed 002 does: every pool's spare
+  // objects go back (Gc()) and the call is tried once more. How often, and
+  // how often the second try got memory (the others count in `failed`).
+  std::uint64_t oom_gc_retries = 0;
+  std::uint64_t oom_gc_recovered = 0;
   // Objects obtained from / given back to the OS allocator since creation:
   // in a steady state these stop moving.
   std::uint64_t os_allocs = 0;

@@ -890,6 +890,78 @@ TEST(RegistryLimitTest, AllocPastLimitFailsAndCounts) {
   Destroy(pool);
 }
 
+// An allocator with a budget of objects shared by every pool on it (a
+// process memory limit in miniature): memory given back is budget again.
+class BudgetAllocator : public ObjectAllocator {
+ public:
+  explicit BudgetAllocator(std::int64_t budget) : left_(budget) {}
+  void* Allocate(std::size_t size, std::size_t alignment) override {
+    if (left_.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+      left_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return MallocAllocator().Allocate(size, alignment);
+  }
+  void Deallocate(void* object, std::size_t size,
+                  std::size_t alignment) override {
+    left_.fetch_add(1, std::memory_order_relaxed);
+    MallocAllocator().Deallocate(object, size, alignment);
+  }
+  const char* Name() const override { return "budget"; }
+
+ private:
+  std::atomic<std::int64_t> left_;
+};
+
+// Seed 002: an OS failure first makes every pool give its spare objects
+// back, then the allocation is tried again; both outcomes are counted.
+TEST(RegistryLimitTest, OsFailureReturnsOtherPoolsSparesAndRetries) {
+  static BudgetAllocator* const allocator = new BudgetAllocator(20);
+  PoolOptions big = Options("oom-spares", 100000);
+  big.allocator = allocator;
+  Pool* spares = Create(big);
+  ASSERT_NE(spares, nullptr);
+  ASSERT_EQ(spares->stash_capacity(), 5u);
+  std::vector<void*> objects;
+  for (int i = 0; i < 20; ++i) objects.push_back(spares->Alloc());
+  for (void* p : objects) ASSERT_NE(p, nullptr);
+  for (void* p : objects) spares->Free(p);
+  objects.clear();
+  // The budget is spent: the stash holds 0-5, the shared cache the rest.
+  PoolStats before = spares->Stats();
+  ASSERT_EQ(before.allocated, 20);
+  ASSERT_GT(before.shared_cached, 0);
+
+  PoolOptions small = Options("oom-needy", 300);
+  small.allocator = allocator;
+  Pool* needy = Create(small);
+  ASSERT_NE(needy, nullptr);
+  void* p = needy->Alloc();
+  ASSERT_NE(p, nullptr) << "the other pool's spares were not given back";
+  PoolStats stats = needy->Stats();
+  EXPECT_EQ(stats.oom_gc_retries, 1u);
+  EXPECT_EQ(stats.oom_gc_recovered, 1u);
+  EXPECT_EQ(stats.failed, 0u);
+  EXPECT_EQ(spares->Stats().shared_cached, 0);
+
+  // Once only objects in use (and a thread's stash) remain, the retry
+  // fails too: counted as a retry without recovery, and as a failure.
+  for (;;) {
+    void* q = needy->Alloc();
+    if (q == nullptr) break;
+    objects.push_back(q);
+  }
+  stats = needy->Stats();
+  EXPECT_EQ(stats.oom_gc_retries, stats.oom_gc_recovered + 1);
+  EXPECT_EQ(stats.failed, 1u);
+  needy->Free(p);
+  for (void* q : objects) needy->Free(q);
+  needy->Flush();
+  spares->Flush();
+  Destroy(needy);
+  Destroy(spares);
+}
+
 TEST(RegistryLimitTest, OsAllocatorFailureIsCountedButNotAsLimit) {
   static TestAllocator* const allocator = new TestAllocator();
   allocator->Allow(5);

@@ -275,7 +275,12 @@ FreeItem* Pool::EvictFront(FreeItem* list, std::uint32_t objects,
       release = cluster;
     }
   }
-  ReleaseClustersToOs(release, home);
+  if (!keep) {
+    // Last access to the pool: once its objects are back, a destroyed pool
+    // may be freed by another thread (ReleaseToOs).
+    ReleaseClustersToOs(release, home);
+    return list;
+  }
   if (POOLKIT_PREDICT_FALSE((++tls_release_ticks & kReleaseTickMask) == 0)) {
     MaybeReleaseSpares(ts);
   }
@@ -370,6 +375,13 @@ void Pool::MaybeReleaseSpares(internal::ThreadState* ts) {
     return;
   }
   ReleaseSpares(HomeBucket(ts));
+  // Destroyed pools whose objects have come back (to their shared cache, by
+  // a thread that evicted while the pool was being destroyed) are freed
+  // here too, within an interval of any pool's activity, rather than only at
+  // the next CreatePool() or Gc().
+  if (!dead_.load(std::memory_order_acquire)) {
+    internal::Registry::Global().ReapDrainedIfFree();
+  }
 }
 
 void Pool::ReleaseSpares(std::uint32_t bucket) {

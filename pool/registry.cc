@@ -310,6 +310,14 @@ void Registry::ReapIfDrained(Pool* pool) {
   FreeSlot(pool);
 }
 
+void Registry::ReapDrainedIfFree() {
+  if (InsideRegistry()) return;
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock() || dead_pools_.empty()) return;
+  InsideRegistryScope inside_registry;
+  ReapDrainedLocked();
+}
+
 Pool* Registry::Find(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu_);
   return FindByName(name);
@@ -387,6 +395,11 @@ void SetThreadCacheBudget(std::size_t bytes) {
 }
 
 std::size_t ThreadCacheBudget() { return internal::ThreadCacheBudget(); }
+
+void ReleaseThreadCache() {
+  internal::ThreadState* state = internal::tls_thread_state;
+  if (state != nullptr) state->ReleaseEverything();
+}
 
 void SetSpareReleaseInterval(std::chrono::milliseconds interval) {
   internal::SetSpareReleaseIntervalNanos(

@@ -60,6 +60,15 @@ void Gc(const GcOptions& options = {});
 void SetThreadCacheBudget(std::size_t bytes);
 std::size_t ThreadCacheBudget();
 
+// Hands every object the calling thread caches, of every pool, back to the
+// pools' shared caches, as the thread's exit does. A thread about to sit idle
+// calls it, so that its cache holds no memory and keeps no destroyed pool
+// alive: a destroyed pool is freed, and its slot reused, once every object
+// is back, and objects cached by a thread that takes no slow path again
+// would never come back. At most 512 pools (live, or destroyed and not yet
+// drained) exist at once; CreatePool() past that is RESOURCE_EXHAUSTED.
+void ReleaseThreadCache();
+
 // How often a pool looks at what its load needed and returns the spare
 // objects beyond that (plus 25%) to the OS (default 1 s). The look is taken
 // by a slow path of the pool once the interval is over, so memory goes back

@@ -61,6 +61,9 @@ class Registry {
   }
   // Frees a destroyed pool once no thread caches hold its objects.
   void ReapIfDrained(Pool* pool);
+  // Frees every drained destroyed pool, if the registry lock is free right
+  // now (never waits: called from slow paths).
+  void ReapDrainedIfFree();
 
   // Threads with caches (see ThreadState). Guarded by threads_mutex().
   std::mutex& threads_mutex() { return threads_mu_; }

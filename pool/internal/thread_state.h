@@ -46,6 +46,9 @@ class ThreadState {
   void Evict(Pool& freeing);
   // Sends every object this thread caches for `pool` to the shared cache.
   void FlushPool(Pool& pool);
+  // Hands everything the thread caches back, of every pool (its exit, and
+  // ReleaseThreadCache()); frees destroyed pools that are then drained.
+  void ReleaseEverything();
   // A refill of `pool` from the shared cache just brought `bytes` (charged).
   void NoteRefill(const Pool& pool, std::int64_t bytes);
 
@@ -110,7 +113,6 @@ class ThreadState {
   ~ThreadState();
   // Current() the first time (and after the thread's exit hand-back).
   static ThreadState* SetUpCurrent();
-  void ReleaseEverything();
   void EvictHalf(Pool& pool, bool everything);
   void HandBackDeadPools();
   // Everything this thread holds of `pool`: cache and stash.

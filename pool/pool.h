@@ -8,6 +8,12 @@
 // Alloc() and Free() are thread-safe. Objects may be freed by any thread.
 // The fast path (inline below) serves both from the calling thread's cache;
 // everything else is in pool.cc.
+//
+// Not async-signal-safe: the fast path updates the thread's list in two
+// steps and the slow paths take locks, so no poolkit call belongs in a
+// signal handler. The thread caches are initial-exec TLS: link poolkit into
+// the program, do not dlopen() a library that contains it. fork() is safe
+// (registry.h).
 #ifndef POOLKIT_POOL_POOL_H_
 #define POOLKIT_POOL_POOL_H_
 

@@ -60,6 +60,10 @@ void Gc(const GcOptions& options = {});
 void SetThreadCacheBudget(std::size_t bytes);
 std::size_t ThreadCacheBudget();
 
+// fork() is safe at any time: poolkit's locks are held across it
+// (pthread_atfork), and the child owns only the forking thread's cache; the
+// objects other threads cached are unreachable there.
+//
 // Hands every object the calling thread caches, of every pool, back to the
 // pools' shared caches, as the thread's exit does. A thread about to sit idle
 // calls it, so that its cache holds no memory and keeps no destroyed pool

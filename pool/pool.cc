@@ -360,19 +360,20 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
 // and, if the pool holds more than need + 50%, returns to the OS what it
 // holds beyond need + 25% (at least two clusters more either way), keeping
 // at least minavail spares. A steady load needs what it had out, so nothing
-// goes back; after a spike, memory goes back within about ten intervals of
-// slow-path activity (Gc() returns it at once).
+// goes back; after a spike N times the need, memory goes back within about
+// log(N)/log(4/3) intervals of slow paths or RunMaintenance() (Gc() returns
+// it at once).
 
-void Pool::MaybeReleaseSpares(internal::ThreadState* ts) {
+bool Pool::MaybeReleaseSpares(internal::ThreadState* ts) {
   std::int64_t now = internal::ReleaseClockNanos();
   std::int64_t due = next_release_check_ns_.load(std::memory_order_relaxed);
-  if (now < due) return;
+  if (now < due) return false;
   // One thread per interval runs the rule. Relaxed: the rule's inputs are
   // statistics, and each release is ordered by the shared cache itself.
   if (!next_release_check_ns_.compare_exchange_strong(
           due, now + internal::SpareReleaseIntervalNanos(),
           std::memory_order_relaxed)) {
-    return;
+    return false;
   }
   ReleaseSpares(HomeBucket(ts));
   // Destroyed pools whose objects have come back (to their shared cache, by
@@ -382,6 +383,7 @@ void Pool::MaybeReleaseSpares(internal::ThreadState* ts) {
   if (!dead_.load(std::memory_order_acquire)) {
     internal::Registry::Global().ReapDrainedIfFree();
   }
+  return true;
 }
 
 void Pool::ReleaseSpares(std::uint32_t bucket) {
@@ -391,7 +393,8 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
   // A decaying peak: the need follows any higher interval at once and loses
   // a quarter per interval otherwise, so that threads whose phases line up
   // only now and then (8 threads batching on 2 CPUs) keep what their rare
-  // peaks need, and a spike is forgotten in about ten intervals.
+  // peaks need, and a spike N times the need is forgotten in about
+  // log(N)/log(4/3) intervals.
   const std::int64_t previous = need_.load(std::memory_order_relaxed);
   const std::int64_t need = std::max(need_now, previous - previous / 4);
   need_.store(need, std::memory_order_relaxed);

@@ -230,7 +230,8 @@ class Pool {
                                  internal::ThreadState* ts);
   bool KeepsSpares() const;
   // The release rule, at most once per release interval (see pool.cc).
-  void MaybeReleaseSpares(internal::ThreadState* ts);
+  // Returns true if it ran.
+  bool MaybeReleaseSpares(internal::ThreadState* ts);
   void ReleaseSpares(std::uint32_t bucket);
 
   // Objects out of the shared cache (with users or in thread caches).

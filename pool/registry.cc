@@ -4,6 +4,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
@@ -318,6 +320,13 @@ void Registry::ReapDrainedIfFree() {
   ReapDrainedLocked();
 }
 
+void Registry::Maintain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  InsideRegistryScope inside_registry;
+  for (Pool* pool : pools_) pool->MaybeReleaseSpares(nullptr);
+  ReapDrainedLocked();
+}
+
 Pool* Registry::Find(std::string_view name) {
   std::lock_guard<std::mutex> lock(mu_);
   return FindByName(name);
@@ -395,6 +404,57 @@ void SetThreadCacheBudget(std::size_t bytes) {
 }
 
 std::size_t ThreadCacheBudget() { return internal::ThreadCacheBudget(); }
+
+void RunMaintenance() { internal::Registry::Global().Maintain(); }
+
+namespace {
+
+// The maintenance thread's state. Never destroyed (a program may stop the
+// thread from a static destructor).
+struct MaintenanceThread {
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stop = false;
+  std::thread thread;
+};
+
+MaintenanceThread& Maintenance() {
+  static MaintenanceThread* const maintenance = new MaintenanceThread();
+  return *maintenance;
+}
+
+}  // namespace
+
+void StartMaintenanceThread() {
+  MaintenanceThread& m = Maintenance();
+  std::lock_guard<std::mutex> lock(m.mu);
+  if (m.thread.joinable()) return;
+  m.stop = false;
+  m.thread = std::thread([&m] {
+    std::unique_lock<std::mutex> held(m.mu);
+    while (!m.stop) {
+      m.wake.wait_for(held, std::chrono::nanoseconds(
+                                internal::SpareReleaseIntervalNanos()));
+      if (m.stop) break;
+      held.unlock();
+      RunMaintenance();
+      held.lock();
+    }
+  });
+}
+
+void StopMaintenanceThread() {
+  MaintenanceThread& m = Maintenance();
+  std::thread thread;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (!m.thread.joinable()) return;
+    m.stop = true;
+    thread = std::move(m.thread);
+  }
+  m.wake.notify_all();
+  thread.join();
+}
 
 void ReleaseThreadCache() {
   internal::ThreadState* state = internal::tls_thread_state;

@@ -73,6 +73,19 @@ std::size_t ThreadCacheBudget();
 // drained) exist at once; CreatePool() past that is RESOURCE_EXHAUSTED.
 void ReleaseThreadCache();
 
+// One maintenance pass: every live pool whose release interval is over runs
+// the release rule (as its own next slow path would), and destroyed pools
+// whose objects have all come back are freed. Pools that nobody uses still
+// give their spare memory back this way. Safe from any thread at any time.
+void RunMaintenance();
+
+// A background thread that runs RunMaintenance() once per release interval,
+// so that a pool that took a spike and went quiet returns its spares (the
+// release rule's decay) with no call from the program. poolkit never starts it
+// by itself. Start is idempotent; Stop wakes the thread and joins it.
+void StartMaintenanceThread();
+void StopMaintenanceThread();
+
 // How often a pool looks at what its load needed and returns the spare
 // objects beyond that (plus 25%) to the OS (default 1 s). The look is taken
 // by a slow path of the pool once the interval is over, so memory goes back

@@ -1,8 +1,9 @@
 // The release rule: after a spike, once the load is small again, the pool
-// gives memory back to the OS allocator by itself, within about ten release
-// intervals of slow-path activity; and a steady load makes no OS call even
-// while interval after interval passes. The release clock is the test's
-// own (no sleeps).
+// gives memory back to the OS allocator by itself, within about
+// log(spike / need) / log(4/3) release intervals of slow paths or maintenance;
+// and a steady load makes no OS call even while interval after interval passes.
+// The release clock is the test's own (no sleeps).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -141,6 +142,54 @@ TEST_P(ReleaseToOsTest, RuleKeepsWhatTheLoadNeeds) {
   for (void* object : objects) pool->Free(object);
   pool->Flush();
   EXPECT_TRUE(DestroyPool(pool).ok());
+}
+
+// A pool that took a spike and then went quiet: no slow path runs at all,
+// and maintenance alone (RunMaintenance(), what the maintenance thread
+// calls once per interval) gives its spares back. The need loses a quarter
+// per interval, so a spike N times the steady need is forgotten in about
+// log(N) / log(4/3) intervals: 8000 objects against a need of at most the
+// thread's 64 cached ones, ~17.
+TEST_P(ReleaseToOsTest, IdlePoolGivesSparesBackThroughMaintenance) {
+  PoolOptions options;
+  options.name = "idle-" + std::string(StrategyName(GetParam()));
+  options.object_size = 256;
+  options.strategy = GetParam();
+  Pool* pool = *CreatePool(options);
+  std::vector<void*> objects;
+  for (int i = 0; i < 8000; ++i) objects.push_back(pool->Alloc());
+  for (void* object : objects) pool->Free(object);
+  ASSERT_EQ(pool->Stats().allocated, 8000);
+  // Within one interval nothing goes back, and the first releases start
+  // once the need has fallen below 2/3 of what the pool holds.
+  RunMaintenance();
+  EXPECT_EQ(pool->Stats().os_releases, 0u);
+  for (int i = 0; i < 20; ++i) {
+    g_now.fetch_add(kIntervalNs, std::memory_order_relaxed);
+    RunMaintenance();
+  }
+  PoolStats stats = pool->Stats();
+  EXPECT_GT(stats.os_releases, 0u);
+  // From 8000 down to the need (what this thread caches, still decaying
+  // towards it) and the rule's slack.
+  const std::int64_t cluster = pool->cluster_objects();
+  EXPECT_LT(stats.allocated, 200);
+  EXPECT_LE(stats.allocated,
+            stats.needed_avg +
+                std::max<std::int64_t>(stats.needed_avg / 2, 2 * cluster) +
+                cluster)
+      << "need " << stats.needed_avg;
+  pool->Flush();
+  EXPECT_TRUE(DestroyPool(pool).ok());
+}
+
+TEST(MaintenanceThreadTest, StartsAndStops) {
+  StartMaintenanceThread();
+  StartMaintenanceThread();  // idempotent
+  StopMaintenanceThread();
+  StopMaintenanceThread();  // nothing left to stop
+  StartMaintenanceThread();
+  StopMaintenanceThread();
 }
 
 INSTANTIATE_TEST_SUITE_P(

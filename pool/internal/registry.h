@@ -64,6 +64,9 @@ class Registry {
   // Frees every drained destroyed pool, if the registry lock is free right
   // now (never waits: called from slow paths).
   void ReapDrainedIfFree();
+  // RunMaintenance(): the release rule of every live pool whose interval is
+  // over, then the reaping of drained destroyed pools.
+  void Maintain();
 
   // Threads with caches (see ThreadState). Guarded by threads_mutex().
   std::mutex& threads_mutex() { return threads_mu_; }

@@ -30,8 +30,12 @@ struct FaultReport {
 
 // For tests and fuzzers that provoke misuse on purpose: called with each
 // report before anything is printed. An observer that throws takes the
-// report over (nothing is printed, nothing aborts); every check that
-// reports does so before changing any state, so the pool stays consistent.
+// report over (nothing is printed, nothing aborts). The checks of a free
+// report before the pool changes any state, so the pool stays consistent;
+// the checks of an allocation that reuses a free object (a corrupted tag,
+// an integrity breach) report after the object has left the shared cache,
+// so after a throwing observer that object is in neither the cache nor the
+// caller's hands, and counts as in use for ever.
 // An observer that returns lets the report go on to abort. Not for the
 // guard-page fault handler (a signal handler cannot throw).
 using FaultObserver = void (*)(const FaultReport& report);

@@ -1,37 +1,72 @@
-// Small locks built on arch/: a test-and-test-and-set spinlock and a
-// reader/writer spinlock. Both are held for a handful of instructions only.
+// Small locks built on arch/: a spinlock that sleeps on a futex when
+// spinning does not get it, and a reader/writer spinlock that yields. Both
+// are held for a handful of instructions; the waits matter when a holder is
+// preempted (see lock_wait.h).
 #ifndef POOLKIT_POOL_INTERNAL_SPIN_LOCK_H_
 #define POOLKIT_POOL_INTERNAL_SPIN_LOCK_H_
 
 #include <cstdint>
 
 #include "arch/atomics.h"
+#include "pool/internal/lock_wait.h"
 
 namespace poolkit::internal {
 
 class SpinLock {
  public:
   void Lock() {
-    for (;;) {
-      // Acquire: the critical section's reads must not move above the moment
-      // we own the lock, or they could see another owner's half-done writes.
-      if (arch::ExchangeWord(&word_, 1, arch::MemoryOrder::kAcquire) == 0) {
-        return;
-      }
-      // Spin on a plain load so that waiters share the line instead of
-      // bouncing it with exchanges.
-      while (arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed) != 0) {
-        arch::CpuRelax();
-      }
+    // Uncontended: one compare-exchange. Acquire: the critical section's
+    // reads must not move above the moment we own the lock, or they could
+    // see another owner's half-done writes.
+    std::uintptr_t seen = kFree;
+    if (arch::CompareExchangeWord(&word_, &seen, kLocked,
+                                  arch::MemoryOrder::kAcquire)) {
+      return;
     }
+    LockSlow();
   }
 
   // Release: everything written inside the section is visible to the next
-  // owner, whose acquiring exchange pairs with this store.
-  void Unlock() { arch::StoreWord(&word_, 0, arch::MemoryOrder::kRelease); }
+  // owner, whose acquiring exchange pairs with this one. An exchange rather
+  // than a store: the unlocker must see whether a waiter sleeps (abseil's
+  // SpinLock pays the same read-modify-write).
+  void Unlock() {
+    if (arch::ExchangeWord(&word_, kFree, arch::MemoryOrder::kRelease) ==
+        kLockedWithSleepers) {
+      FutexWake(&word_, 1);
+    }
+  }
 
  private:
-  std::uintptr_t word_ = 0;
+  static constexpr std::uintptr_t kFree = 0;
+  static constexpr std::uintptr_t kLocked = 1;
+  // Locked, and a waiter may sleep on the futex: the unlock wakes one.
+  static constexpr std::uintptr_t kLockedWithSleepers = 2;
+
+  __attribute__((noinline)) void LockSlow() {
+    // Spin on plain loads first, so that waiters share the line instead of
+    // bouncing it, and take the lock the moment it is free (kLocked, so as
+    // not to erase a sleeper's mark).
+    for (int i = 0; i < kSpinsBeforeSleeping; ++i) {
+      std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
+      if (seen == kFree &&
+          arch::CompareExchangeWord(&word_, &seen, kLocked,
+                                    arch::MemoryOrder::kAcquire)) {
+        return;
+      }
+      arch::CpuRelax();
+    }
+    // Then sleep. Marking the word kLockedWithSleepers with an exchange both
+    // announces us and, if it was free, takes the lock (still marked: we
+    // cannot know whether others sleep, so our unlock will wake one; a
+    // spurious wake only costs a system call). Acquire as in Lock().
+    while (arch::ExchangeWord(&word_, kLockedWithSleepers,
+                              arch::MemoryOrder::kAcquire) != kFree) {
+      FutexWait(&word_, static_cast<std::uint32_t>(kLockedWithSleepers));
+    }
+  }
+
+  std::uintptr_t word_ = kFree;
 };
 
 // Many readers or one writer. The word counts readers; kWriter marks a writer
@@ -40,6 +75,7 @@ class SpinLock {
 class SharedSpinLock {
  public:
   void LockShared() {
+    SpinThenYield wait;
     for (;;) {
       std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
       if ((seen & kWriter) == 0 &&
@@ -49,7 +85,7 @@ class SharedSpinLock {
                                     arch::MemoryOrder::kAcquire)) {
         return;
       }
-      arch::CpuRelax();
+      wait.Wait();
     }
   }
 
@@ -65,6 +101,7 @@ class SharedSpinLock {
   void Lock() {
     // Claim the writer bit first so no new reader gets in, then wait for the
     // readers already inside to leave.
+    SpinThenYield wait;
     for (;;) {
       std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
       if ((seen & kWriter) == 0 &&
@@ -72,12 +109,13 @@ class SharedSpinLock {
                                     arch::MemoryOrder::kAcquire)) {
         break;
       }
-      arch::CpuRelax();
+      wait.Wait();
     }
     // Acquire: pairs with each reader's releasing unlock, so the readers'
     // accesses happen before whatever the writer does next (such as free()).
+    SpinThenYield drain;
     while (arch::LoadWord(&word_, arch::MemoryOrder::kAcquire) != kWriter) {
-      arch::CpuRelax();
+      drain.Wait();
     }
   }
 

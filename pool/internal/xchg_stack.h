@@ -6,6 +6,7 @@
 
 #include "arch/atomics.h"
 #include "pool/internal/free_item.h"
+#include "pool/internal/lock_wait.h"
 #include "pool/internal/stack_words.h"
 
 namespace poolkit::internal {
@@ -23,9 +24,12 @@ class XchgStack {
 
   void Push(FreeItem* cluster) {
     std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+    // While a pop holds the head: spin, then yield (its holder may be
+    // preempted; see lock_wait.h).
+    SpinThenYield wait;
     for (;;) {
       if (seen == kBusy) {
-        arch::CpuRelax();
+        wait.Wait();
         seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
         continue;
       }
@@ -75,8 +79,9 @@ class XchgStack {
       }
       // A pop holds it (we swapped BUSY for BUSY, which changes nothing):
       // wait for its unlocking store.
+      SpinThenYield wait;
       while (arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == kBusy) {
-        arch::CpuRelax();
+        wait.Wait();
       }
     }
   }
@@ -101,6 +106,7 @@ class XchgStack {
   // means the head is now locked by us (it reads BUSY) and the caller must
   // store the new head; zero means the list was empty and is not locked.
   std::uintptr_t Lock() {
+    SpinThenYield wait;
     for (;;) {
       std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
       if (seen == 0) return 0;  // nothing to take: no need to lock
@@ -117,7 +123,7 @@ class XchgStack {
         }
         if (seen != kBusy) return seen;
       }
-      arch::CpuRelax();
+      wait.Wait();
     }
   }
 

@@ -10,10 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "pool/internal/pool_test_peer.h"
+#include "pool/internal/release_clock.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 
@@ -99,6 +102,74 @@ TEST(PoolChurnTest, IdleThreadsThatKeepTheirCachesRunOutOfSlots) {
   absl::Status status = Cycles(/*release=*/false, 600);
   EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
   EXPECT_NE(status.message().find("at most 512"), std::string::npos) << status;
+}
+
+std::atomic<std::int64_t> g_now{0};
+std::int64_t FakeNow() { return g_now.load(std::memory_order_relaxed); }
+
+// The race of a thread that evicts into a pool while another destroys it:
+// the eviction saw the pool alive, Destroy's last trim ran before the
+// objects arrived, and they sit in the dead pool's shared cache. Before,
+// only an unrelated CreatePool() or Gc() freed that pool; now the release
+// rule's interval check on any live pool does.
+TEST(PoolChurnTest, PoolEvictedIntoAfterItsDestructionIsFreed) {
+  internal::SetReleaseClockForTesting(FakeNow);
+  PoolOptions options;
+  options.name = "late-evict";
+  options.object_size = 64;
+  Pool* dying = *CreatePool(options);
+  PoolOptions other_options;
+  other_options.name = "late-evict-other";
+  other_options.object_size = 64;
+  Pool* other = *CreatePool(other_options);
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;
+  std::thread evicter([&] {
+    dying->Free(dying->Alloc());  // one object in this thread's cache
+    std::unique_lock<std::mutex> lock(mu);
+    step = 1;
+    cv.notify_all();
+    cv.wait(lock, [&] { return step == 2; });
+    // Destroyed meanwhile; this eviction had already decided to keep.
+    internal::PoolTestPeer::EvictCacheIgnoringDeath(*dying);
+    step = 3;
+    cv.notify_all();
+    cv.wait(lock, [&] { return step == 4; });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return step == 1; });
+  }
+  ASSERT_TRUE(DestroyPool(dying).ok());  // deferred: a thread caches one
+  ASSERT_EQ(internal::PoolTestPeer::AtSlot(*dying), dying);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    step = 2;
+    cv.notify_all();
+    cv.wait(lock, [&] { return step == 3; });
+  }
+  // The object is now in the dead pool's shared cache and no thread holds
+  // any. Activity on another pool (made before: CreatePool() reaps too), an
+  // interval later:
+  g_now.fetch_add(2000000000, std::memory_order_relaxed);
+  std::vector<void*> objects;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 10000; ++i) objects.push_back(other->Alloc());
+    for (void* object : objects) other->Free(object);
+    objects.clear();
+  }
+  EXPECT_NE(internal::PoolTestPeer::AtSlot(*dying), dying)
+      << "the destroyed pool is still held";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    step = 4;
+  }
+  cv.notify_all();
+  evicter.join();
+  other->Flush();
+  EXPECT_TRUE(DestroyPool(other).ok());
+  internal::SetReleaseClockForTesting(nullptr);
 }
 
 }  // namespace

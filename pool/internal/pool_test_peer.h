@@ -9,9 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pool/internal/registry.h"
 #include "pool/internal/release_clock.h"
 #include "pool/internal/shared_cache.h"
 #include "pool/internal/stack_words.h"
+#include "pool/internal/thread_cache.h"
 #include "pool/pool.h"
 
 namespace poolkit::internal {
@@ -40,6 +42,26 @@ struct PoolTestPeer {
   }
   // Runs the release rule now, as if its interval had just ended.
   static void RunReleaseRule(Pool& pool) { pool.ReleaseSpares(0); }
+
+  // What an eviction does that saw the pool alive just before another
+  // thread destroyed it: the calling thread's cached objects of `pool` go
+  // to its shared cache, without looking at whether the pool is dead.
+  static void EvictCacheIgnoringDeath(Pool& pool) {
+    LocalHead& head = tls_local_heads[pool.slot_];
+    const std::uint32_t count = LoadCount(head);
+    if (count == 0) return;
+    FreeItem* run = head.first;
+    head.first = nullptr;
+    StoreCount(head, 0);
+    tls_cache_bytes_left += static_cast<std::int64_t>(count) *
+                            pool.charge_.load(std::memory_order_relaxed);
+    SetClusterCount(run, count);
+    pool.shared_->Push(0, run, count);
+  }
+  // The pool that holds a slot (live, or destroyed and not yet freed).
+  static const Pool* AtSlot(const Pool& pool) {
+    return Registry::Global().AtSlot(pool.slot_);
+  }
 };
 
 }  // namespace poolkit::internal

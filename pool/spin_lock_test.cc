@@ -76,9 +76,11 @@ TEST(SharedSpinLockTest, WriterExcludesReadersAndReadersShare) {
   std::atomic<int> max_readers{0};
   std::atomic<bool> writer_saw_reader{false};
   std::atomic<bool> stop{false};
+  std::atomic<int> readers_started{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
+      bool counted = false;
       while (!stop.load()) {
         lock.LockShared();
         int inside = readers_inside.fetch_add(1) + 1;
@@ -88,9 +90,16 @@ TEST(SharedSpinLockTest, WriterExcludesReadersAndReadersShare) {
         }
         readers_inside.fetch_sub(1);
         lock.UnlockShared();
+        if (!counted) {
+          counted = true;
+          readers_started.fetch_add(1);
+        }
       }
     });
   }
+  // The writer runs while every reader is in its loop (a reader that
+  // started late would make the exclusion check vacuous).
+  while (readers_started.load() < 3) std::this_thread::yield();
   for (int i = 0; i < 2000; ++i) {
     lock.Lock();
     if (readers_inside.load() != 0) writer_saw_reader = true;

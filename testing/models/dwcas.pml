@@ -1,5 +1,5 @@
 /*
- * dwcas.pml: DwcasStack (pool/internal/shared_stacks.h), a lock-free stack
+ * dwcas.pml: DwcasStack (pool/internal/dwcas_stack.h), a lock-free stack
  * on a {head, generation} pair updated with a double-word CAS, and its
  * flush lock (SharedSpinLock, pool/internal/spin_lock.h).
  *
@@ -35,7 +35,7 @@
  * Mutations (each must produce a counterexample; check_models.sh runs them):
  *   NO_SHARED_IN_POP  seed 001: pops do not take the flush lock.
  *   HEAD_FIRST        Pop reads the head before the generation (the order
- *                     shared_stacks.h warns against).
+ *                     dwcas_stack.h warns against).
  *   NO_GEN            the DWCAS ignores the generation (plain CAS: ABA).
  *   WITNESS           not a bug: asserts that no object is ever released while
  *                     a pop is between reading it as the head and reading its

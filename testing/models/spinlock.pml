@@ -1,5 +1,5 @@
 /*
- * spinlock.pml: SpinlockStack (pool/internal/shared_stacks.h, seed 002), a
+ * spinlock.pml: SpinlockStack (pool/internal/spinlock_stack.h, seed 002), a
  * stack whose every access takes one SpinLock (pool/internal/spin_lock.h).
  *
  * Mirrors, side by side:

@@ -1,5 +1,5 @@
 /*
- * xchg.pml: XchgStack (pool/internal/shared_stacks.h, seed 003), a stack
+ * xchg.pml: XchgStack (pool/internal/xchg_stack.h, seed 003), a stack
  * whose head locks itself: a pop swaps the BUSY sentinel into the head with
  * one exchange, reads the taken cluster's `next` while the head reads BUSY,
  * and stores `next` into the head, which publishes it and unlocks.

@@ -41,11 +41,15 @@ struct Interleaving {
 // has had its chance).
 void StopThreadA(void* arg, internal::FreeItem* head) {
   auto* race = static_cast<Interleaving*>(arg);
+  // Only A passes the first test, so a load and a later store suffice; the
+  // head is stored before A announces itself (the test reads it as soon as
+  // it sees a_at_hook: in the other order, qemu once showed it null).
   if (std::this_thread::get_id() != race->stopped_thread.load() ||
-      race->a_at_hook.exchange(true)) {
+      race->a_at_hook.load()) {
     return;
   }
   race->head_seen.store(head);
+  race->a_at_hook.store(true);
   while (!race->b_started.load()) std::this_thread::yield();
   const Clock::time_point deadline = Clock::now() + race->patience;
   while (!race->b_done.load() && Clock::now() < deadline) {

@@ -118,6 +118,8 @@ TEST(PoolChurnTest, PoolEvictedIntoAfterItsDestructionIsFreed) {
   options.name = "late-evict";
   options.object_size = 64;
   Pool* dying = *CreatePool(options);
+  // Read now: `dying` is freed by the end.
+  const std::uint32_t dying_slot = internal::PoolTestPeer::SlotOf(*dying);
   PoolOptions other_options;
   other_options.name = "late-evict-other";
   other_options.object_size = 64;
@@ -142,7 +144,7 @@ TEST(PoolChurnTest, PoolEvictedIntoAfterItsDestructionIsFreed) {
     cv.wait(lock, [&] { return step == 1; });
   }
   ASSERT_TRUE(DestroyPool(dying).ok());  // deferred: a thread caches one
-  ASSERT_EQ(internal::PoolTestPeer::AtSlot(*dying), dying);
+  ASSERT_EQ(internal::PoolTestPeer::AtSlot(dying_slot), dying);
   {
     std::unique_lock<std::mutex> lock(mu);
     step = 2;
@@ -159,7 +161,7 @@ TEST(PoolChurnTest, PoolEvictedIntoAfterItsDestructionIsFreed) {
     for (void* object : objects) other->Free(object);
     objects.clear();
   }
-  EXPECT_NE(internal::PoolTestPeer::AtSlot(*dying), dying)
+  EXPECT_NE(internal::PoolTestPeer::AtSlot(dying_slot), dying)
       << "the destroyed pool is still held";
   {
     std::lock_guard<std::mutex> lock(mu);

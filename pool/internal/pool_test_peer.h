@@ -58,9 +58,11 @@ struct PoolTestPeer {
     SetClusterCount(run, count);
     pool.shared_->Push(0, run, count);
   }
-  // The pool that holds a slot (live, or destroyed and not yet freed).
-  static const Pool* AtSlot(const Pool& pool) {
-    return Registry::Global().AtSlot(pool.slot_);
+  // A pool's slot, and the pool that holds a slot (live, or destroyed and
+  // not yet freed; nullptr for a free slot).
+  static std::uint32_t SlotOf(const Pool& pool) { return pool.slot_; }
+  static const Pool* AtSlot(std::uint32_t slot) {
+    return Registry::Global().AtSlot(slot);
   }
 };
 

@@ -300,8 +300,7 @@ void ThreadState::FlushPool(Pool& pool) { HandBackPool(pool); }
 
 void ThreadState::HandBackPool(Pool& pool) {
   EvictHalf(pool, true);
-  std::uint32_t stashed;
-  FreeItem* stash = TakeAllStashed(pool.slot_, &stashed);
+  FreeItem* stash = TakeAllStashed(heads_[pool.slot_]);
   if (stash != nullptr) pool.EvictFront(stash, UINT32_MAX, this);
 }
 

@@ -61,6 +61,47 @@ inline void StoreStashed(LocalHead& head, std::uint32_t count) {
   __atomic_store_n(&head.stashed, count, __ATOMIC_RELAXED);
 }
 
+// The stash (LocalHead::stash and ::stashed): objects of a pool too big for
+// the byte budget, at most the pool's stash capacity (Pool::SizeCaches),
+// owned by the thread like the rest of its LocalHead.
+inline FreeItem* PopStashed(LocalHead& head) {
+  FreeItem* item = head.stash;
+  if (item != nullptr) {
+    head.stash = item->next;
+    StoreStashed(head, LoadStashed(head) - 1);
+  }
+  return item;
+}
+// False (and nothing done) if the stash already holds `capacity` objects.
+inline bool PushStashed(LocalHead& head, FreeItem* item,
+                        std::uint32_t capacity) {
+  const std::uint32_t count = LoadStashed(head);
+  if (count >= capacity) return false;
+  item->next = head.stash;
+  head.stash = item;
+  StoreStashed(head, count + 1);
+  return true;
+}
+// Stashes objects of a null-terminated run while there is room; returns
+// the part that did not fit (null-terminated) and adds to *stashed.
+inline FreeItem* StashRun(LocalHead& head, FreeItem* run,
+                          std::uint32_t capacity, std::uint32_t* stashed) {
+  while (run != nullptr) {
+    FreeItem* next = run->next;
+    if (!PushStashed(head, run, capacity)) break;
+    ++*stashed;
+    run = next;
+  }
+  return run;
+}
+// Empties the stash: its objects, null-terminated.
+inline FreeItem* TakeAllStashed(LocalHead& head) {
+  FreeItem* all = head.stash;
+  head.stash = nullptr;
+  StoreStashed(head, 0);
+  return all;
+}
+
 }  // namespace poolkit::internal
 
 #endif  // POOLKIT_POOL_INTERNAL_THREAD_CACHE_H_

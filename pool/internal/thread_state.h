@@ -52,45 +52,6 @@ class ThreadState {
   // A refill of `pool` from the shared cache just brought `bytes` (charged).
   void NoteRefill(const Pool& pool, std::int64_t bytes);
 
-  // The stash: objects of pools too big for the byte budget, at most the
-  // pool's stash capacity, linked by next (see Pool::SizeCaches).
-  FreeItem* TakeStashed(std::uint32_t slot) {
-    FreeItem* item = heads_[slot].stash;
-    if (item == nullptr) return nullptr;
-    heads_[slot].stash = item->next;
-    StoreStashed(heads_[slot], LoadStashed(heads_[slot]) - 1);
-    return item;
-  }
-  // False (and nothing done) if the stash is full.
-  bool Stash(std::uint32_t slot, FreeItem* item, std::uint32_t capacity) {
-    std::uint32_t count = LoadStashed(heads_[slot]);
-    if (count >= capacity) return false;
-    item->next = heads_[slot].stash;
-    heads_[slot].stash = item;
-    StoreStashed(heads_[slot], count + 1);
-    return true;
-  }
-  // Stashes objects of a null-terminated run while there is room; returns
-  // the part that did not fit (null-terminated) and adds to *stashed.
-  FreeItem* StashRun(std::uint32_t slot, FreeItem* run, std::uint32_t capacity,
-                     std::uint32_t* stashed) {
-    while (run != nullptr) {
-      FreeItem* next = run->next;
-      if (!Stash(slot, run, capacity)) break;
-      ++*stashed;
-      run = next;
-    }
-    return run;
-  }
-  // Empties the stash: its objects, null-terminated, and how many.
-  FreeItem* TakeAllStashed(std::uint32_t slot, std::uint32_t* count) {
-    FreeItem* all = heads_[slot].stash;
-    heads_[slot].stash = nullptr;
-    *count = LoadStashed(heads_[slot]);
-    StoreStashed(heads_[slot], 0);
-    return all;
-  }
-
   std::uint32_t index() const { return index_; }
   LocalHead* heads() const { return heads_; }
 

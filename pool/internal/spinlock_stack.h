@@ -54,6 +54,10 @@ class SpinlockStack {
   bool LooksEmpty() const { return Head() == 0; }
   // The first cluster; only meaningful while no other thread uses the stack.
   FreeItem* PeekForTesting() const { return ToItem(Head()); }
+  // No pop reads a link outside the lock: nothing for the seed-003 hook to
+  // stop, no flush lock to switch off.
+  void SetPopHookForTesting(PopHook, void*) {}
+  void SetFlushLockForTesting(bool) {}
 
  private:
   // Relaxed atomic accesses: the lock orders everything inside it; the

@@ -4,16 +4,16 @@
 //
 //   void Push(FreeItem* cluster);   FreeItem* Pop();   FreeItem* PopAll();
 //   void ReleaseBarrier();          bool LooksEmpty() const;
+//   void LockForFork();             void UnlockAfterFork();
 //   FreeItem* PeekForTesting() const;
-//   void SetPopHookForTesting(PopHook, void*);  (dwcas, xchg)
-//   void SetFlushLockForTesting(bool);           (dwcas)
+//   void SetPopHookForTesting(PopHook, void*);   (no-op without a hook)
+//   void SetFlushLockForTesting(bool);            (no-op without the lock)
 #ifndef POOLKIT_POOL_INTERNAL_STACKED_SHARED_CACHE_H_
 #define POOLKIT_POOL_INTERNAL_STACKED_SHARED_CACHE_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <type_traits>
 
 #include "pool/internal/shared_cache.h"
 
@@ -121,36 +121,17 @@ class StackedSharedCache final : public SharedCache {
     return count;
   }
   void SetPopHookForTesting(PopHook hook, void* arg) override {
-    if constexpr (kHasPopHook) {
-      for (std::uint32_t i = 0; i <= mask_; ++i) {
-        buckets_[i].stack.SetPopHookForTesting(hook, arg);
-      }
+    for (std::uint32_t i = 0; i <= mask_; ++i) {
+      buckets_[i].stack.SetPopHookForTesting(hook, arg);
     }
   }
   void SetFlushLockForTesting(bool enabled) override {
-    if constexpr (kHasFlushLock) {
-      for (std::uint32_t i = 0; i <= mask_; ++i) {
-        buckets_[i].stack.SetFlushLockForTesting(enabled);
-      }
+    for (std::uint32_t i = 0; i <= mask_; ++i) {
+      buckets_[i].stack.SetFlushLockForTesting(enabled);
     }
   }
 
  private:
-  template <typename S, typename = void>
-  struct HasPopHook : std::false_type {};
-  template <typename S>
-  struct HasPopHook<
-      S, std::void_t<decltype(std::declval<S&>().SetPopHookForTesting(
-             nullptr, nullptr))>> : std::true_type {};
-  template <typename S, typename = void>
-  struct HasFlushLock : std::false_type {};
-  template <typename S>
-  struct HasFlushLock<
-      S, std::void_t<decltype(std::declval<S&>().SetFlushLockForTesting(true))>>
-      : std::true_type {};
-  static constexpr bool kHasPopHook = HasPopHook<Stack>::value;
-  static constexpr bool kHasFlushLock = HasFlushLock<Stack>::value;
-
   // A bucket's stack and its counts share one line: a thread that just
   // pushed or popped owns it, so counting costs no further miss.
   struct alignas(64) Bucket {

@@ -94,6 +94,8 @@ class XchgStack {
     return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == 0;
   }
   FreeItem* PeekForTesting() const { return ToItem(head_); }
+  // No flush lock to switch off.
+  void SetFlushLockForTesting(bool) {}
   // Called between taking the head (BUSY installed) and reading its
   // `next_cluster`.
   void SetPopHookForTesting(PopHook hook, void* arg) {

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
 #include "arch/word_pair.h"
 
 #if defined(POOLKIT_ARCH_BACKEND_X86_64) +           \

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
+
 #if defined(__SANITIZE_THREAD__)
 #define POOLKIT_ARCH_TSAN 1
 #elif defined(__has_feature)

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
+
 // The atomic operations of every backend are declared POOLKIT_ARCH_INLINE.
 // The MemoryOrder argument is a constant at nearly every call site; once the
 // operation is inlined, the branches on it fold and a single instruction

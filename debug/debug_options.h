@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "arch/cxx17_required.h"
 
 namespace poolkit {
 

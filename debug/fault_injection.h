@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "arch/cxx17_required.h"
+
 namespace poolkit::debug {
 
 class FaultInjector {

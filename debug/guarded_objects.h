@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
 #include "debug/object_tag.h"
 
 namespace poolkit::debug {

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
+
 namespace poolkit::debug {
 
 // Fills bytes [skip, size) of `object`. `skip` covers what the cache writes

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
+
 namespace poolkit::debug {
 
 // Ordinary objects carry the tag right after their bytes (so an overflow

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "arch/cxx17_required.h"
 #include "debug/object_tag.h"
 
 namespace poolkit::debug {

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 
+#include "arch/cxx17_required.h"
+
 namespace poolkit {
 
 class ObjectAllocator {

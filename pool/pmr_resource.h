@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory_resource>
 
+#include "arch/cxx17_required.h"
 #include "pool/pool.h"
 
 namespace poolkit {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/cxx17_required.h"
 #include "arch/owned_counter.h"
 #include "debug/debug_options.h"
 #include "debug/object_tag.h"

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/cxx17_required.h"
 #include "pool/pool_stats.h"
 
 namespace poolkit {

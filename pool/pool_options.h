@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "arch/cxx17_required.h"
 #include "debug/debug_options.h"
 #include "pool/object_allocator.h"
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/cxx17_required.h"
 #include "pool/pool_options.h"
 
 namespace poolkit {

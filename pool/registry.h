@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "arch/cxx17_required.h"
 #include "pool/pool.h"
 #include "pool/pool_options.h"
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "arch/cxx17_required.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "arch/cxx17_required.h"
 #include "debug/debug_options.h"
 #include "debug/fault_injection.h"
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "arch/cxx17_required.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/stack_words.h"
 #include "pool/pool_options.h"

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "arch/cxx17_required.h"
 #include "arch/owned_counter.h"
 #include "pool/internal/free_item.h"
 

@@ -7,8 +7,10 @@ if the consumer has not declared it already, so a consumer's own versions win.
 Two modes:
   * "system" (default): Debian's packages (see tools/setup/packages.sh). No
     network. This is the mode built and tested on poolkit's machines.
-  * "upstream": pinned upstream release archives checked by sha256, for users
-    with network access. Not exercised on poolkit's own (offline) machines.
+  * "upstream": pinned upstream release archives checked by sha256. Offline,
+    CI builds and tests this mode from copies of those archives (--distdir)
+    and of the rule sets' source trees (--override_repository); see
+    tools/upstream/test.sh.
 
 Every BUILD file in poolkit uses the upstream labels
 (`@com_google_absl//absl/status`, `@com_google_googletest//:gtest_main`,
@@ -37,11 +39,13 @@ _DEBIAN_BAZEL = "/usr/share/bazel"
 # (offline) machines. A sha256 belongs to one exact URL: change the URL form
 # (for example `archive/refs/tags/` vs `archive/`) only with a new hash.
 _UPSTREAM = {
-    # BCR modules/rules_cc/0.0.4/source.json.
+    # BCR modules/rules_cc/0.0.4/source.json. Patched to load in Bazel 4.2.3
+    # (third_party/rules_cc_bazel4.patch), as Debian's copy is.
     "rules_cc": struct(
         urls = ["https://github.com/bazelbuild/rules_cc/releases/download/0.0.4/rules_cc-0.0.4.tar.gz"],
         sha256 = "af6cc82d87db94585bceeda2561cb8a9d55ad435318ccb4ddfee18a43580fb5d",
         strip_prefix = "rules_cc-0.0.4",
+        patches = [Label("//third_party:rules_cc_bazel4.patch")],
     ),
     # BCR modules/rules_java/4.0.0/source.json (archive has no top directory).
     "rules_java": struct(
@@ -95,6 +99,8 @@ def _upstream(name):
         urls = pin.urls,
         sha256 = pin.sha256,
         strip_prefix = pin.strip_prefix,
+        patches = getattr(pin, "patches", []),
+        patch_args = ["-p1"],
     )
 
 def poolkit_dependencies(mode = "system"):
@@ -102,7 +108,7 @@ def poolkit_dependencies(mode = "system"):
 
     Args:
       mode: "system" (Debian packages, offline) or "upstream" (pinned
-        archives, needs network).
+        archives: the network, or copies of them in a --distdir).
     """
     if mode == "system":
         _maybe(
@@ -141,6 +147,23 @@ def poolkit_dependencies(mode = "system"):
 
     # Every test rule depends on this repository; Bazel would download it.
     _maybe(local_coverage_tools, name = "remote_coverage_tools")
+
+def _dependency_mode_impl(rctx):
+    mode = rctx.os.environ.get("POOLKIT_DEPENDENCIES", "system")
+    if mode not in ("system", "upstream"):
+        fail("POOLKIT_DEPENDENCIES must be \"system\" or \"upstream\", got %r" % mode)
+    rctx.file("BUILD.bazel", "")
+    rctx.file("mode.bzl", "POOLKIT_DEPENDENCY_MODE = %r\n" % mode)
+
+# poolkit's own WORKSPACE reads its mode from here, so that
+# `--repo_env=POOLKIT_DEPENDENCIES=upstream` (`--config=upstream`) switches
+# every dependency to upstream sources without editing a file. Consumers pass
+# the mode to poolkit_dependencies() directly.
+poolkit_dependency_mode = repository_rule(
+    implementation = _dependency_mode_impl,
+    environ = ["POOLKIT_DEPENDENCIES"],
+    doc = "Writes mode.bzl: POOLKIT_DEPENDENCY_MODE from $POOLKIT_DEPENDENCIES.",
+)
 
 def poolkit_register_toolchains():
     """Registers poolkit's toolchains (aarch64 cross gcc, clang for fuzzing).

@@ -5,14 +5,6 @@ Nothing here downloads: each rule reads files that Debian's packages installed
 upstream targets poolkit uses onto them.
 """
 
-# rules_cc 0.0.4 (Debian's bazel-rules-cc) loads `use_cpp_toolchain`, which
-# Bazel 4.2.3's @bazel_tools lacks. Both call sites only need the C++
-# toolchain type, so the copy names that type directly.
-_RULES_CC_FILES_TO_PATCH = [
-    "cc/private/rules_impl/cc_flags_supplier.bzl",
-    "cc/private/rules_impl/compiler_flag.bzl",
-]
-
 def _patched_rules_cc_impl(rctx):
     src = rctx.path(rctx.attr.path)
     if not src.exists:
@@ -20,18 +12,9 @@ def _patched_rules_cc_impl(rctx):
     result = rctx.execute(["cp", "-R", str(src) + "/.", "."])
     if result.return_code != 0:
         fail("copying rules_cc failed: " + result.stderr)
-    for name in _RULES_CC_FILES_TO_PATCH:
-        text = rctx.read(name)
-        text = text.replace(
-            ", \"use_cpp_toolchain\")",
-            ")",
-        ).replace(
-            "use_cpp_toolchain()",
-            "[\"@bazel_tools//tools/cpp:toolchain_type\"]",
-        )
-        if "use_cpp_toolchain" in text:
-            fail("rules_cc: could not patch %s" % name)
-        rctx.file(name, text)
+
+    # The same patch as the upstream archive gets (mode = "upstream").
+    rctx.patch(Label("//third_party:rules_cc_bazel4.patch"), strip = 1)
 
 patched_rules_cc = repository_rule(
     implementation = _patched_rules_cc_impl,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages poolkit needs, once. Sourced by tools/bazelw and
-# .ci/run; run directly as `tools/setup/packages.sh [base|arm64|bench|lint]...`.
+# .ci/run; run directly as
+# `tools/setup/packages.sh [base|arm64|bench|fuzz|cmake|lint]...`.
 #
 # A second call finds everything installed (one dpkg-query) and returns at
 # once. Without root or apt-get it stops and names the packages to install.
@@ -19,6 +20,10 @@ POOLKIT_PACKAGES_BENCH=(
 )
 # --config=fuzz: clang 14 with libFuzzer and the sanitizer runtimes.
 POOLKIT_PACKAGES_FUZZ=(clang-14 llvm-14 libclang-rt-14-dev)
+# The CMake build (tools/cmake/test.sh): CMake, Ninja, pkg-config, and
+# GoogleTest/GoogleMock built for CMake (the base set's googletest is the
+# source tree Bazel builds).
+POOLKIT_PACKAGES_CMAKE=(cmake ninja-build pkg-config libgtest-dev libgmock-dev)
 POOLKIT_PACKAGES_LINT=(clang-format)
 # npm comes from Debian only where no Node.js is installed already (the
 # NodeSource build some machines carry conflicts with Debian's npm).
@@ -38,7 +43,7 @@ poolkit_missing_packages() {
   done
 }
 
-# poolkit_install_packages SET... (SET: base, arm64, bench, fuzz, lint)
+# poolkit_install_packages SET... (SET: base, arm64, bench, fuzz, cmake, lint)
 poolkit_install_packages() {
   local wanted=() set
   for set in "$@"; do
@@ -47,6 +52,7 @@ poolkit_install_packages() {
       arm64) wanted+=("${POOLKIT_PACKAGES_ARM64[@]}") ;;
       bench) wanted+=("${POOLKIT_PACKAGES_BENCH[@]}") ;;
       fuzz) wanted+=("${POOLKIT_PACKAGES_FUZZ[@]}") ;;
+      cmake) wanted+=("${POOLKIT_PACKAGES_CMAKE[@]}") ;;
       lint) wanted+=("${POOLKIT_PACKAGES_LINT[@]}") ;;
       *) echo "packages.sh: unknown package set '$set'" >&2; return 2 ;;
     esac

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "pool/internal/registry.h"
+#include "pool/json_string.h"
 
 namespace poolkit {
 namespace {
@@ -16,30 +17,6 @@ std::string FlagNames(std::uint32_t flags) {
   if (flags & kPoolShared) names += "shared";
   if (flags & kPoolExact) names += names.empty() ? "exact" : ",exact";
   return names.empty() ? "-" : names;
-}
-
-// JSON string escaping for the few characters names and allocator names can
-// hold (pool names are restricted to [A-Za-z0-9_.-]; allocator names are
-// not).
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace

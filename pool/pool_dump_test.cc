@@ -390,9 +390,8 @@ TEST(PoolDumpJsonTest, EscapesAndAliasesStayWellFormed) {
   EXPECT_TRUE(JsonChecker::WellFormed(json)) << json;
   EXPECT_THAT(
       json, HasSubstr("\"aliases\": [\"dumpodd-alias1\", \"dumpodd-alias2\"]"));
-  EXPECT_THAT(
-      json,
-      HasSubstr("\"allocator\": \"odd\\\"name\\\\with\\u0009tab\\u000a\""));
+  EXPECT_THAT(json,
+              HasSubstr("\"allocator\": \"odd\\\"name\\\\with\\ttab\\n\""));
   EXPECT_THAT(json, HasSubstr("\"flags\": \"shared,exact\""));
   EXPECT_THAT(json, HasSubstr("\"users\": 3"));
 

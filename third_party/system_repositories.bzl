@@ -40,6 +40,17 @@ _ABSEIL_TARGETS = {
         "stacktrace": ["absl_stacktrace"],
         "symbolize": ["absl_symbolize"],
     },
+    "absl/flags": {
+        "flag": [
+            "absl_flags_commandlineflag",
+            "absl_flags_config",
+            "absl_flags_internal",
+            "absl_flags_marshalling",
+            "absl_flags_reflection",
+        ],
+        "parse": ["absl_flags_parse", "absl_flags_usage", "absl_flags_usage_internal"],
+        "usage": ["absl_flags_usage"],
+    },
     "absl/status": {
         "status": ["absl_status"],
         "statusor": ["absl_statusor", "absl_status"],

@@ -1,5 +1,17 @@
 // poolbench's command line: the options, their defaults, and the usage
 // text (which is also the tool's documentation: see Usage()).
+//
+// Why not Abseil's flags, as poolstress uses: ParseOptions() is a pure
+// function of the arguments and an environment (the CPU count, the working
+// directory) that returns a Status naming the option at fault, so
+// options_test.cc checks every default, rule and message in one process.
+// absl::ParseCommandLine() keeps flags in globals and exits the process on
+// an error, and the defaults here depend on other options (--quick changes
+// repeats, times, spikes and thread counts unless they are given), which
+// flags with fixed defaults cannot express without this same logic after
+// parsing. What is hand-written is only the loop over the arguments; the
+// value parsers (sizes with K/M/G, thread counts with N and 4N, contender
+// and pattern names) would be needed as AbslParseFlag() overloads anyway.
 #ifndef POOLKIT_TOOLS_POOLBENCH_OPTIONS_H_
 #define POOLKIT_TOOLS_POOLBENCH_OPTIONS_H_
 

@@ -6,42 +6,23 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "pool/json_string.h"
 #include "tools/poolbench/contenders.h"
 #include "tools/poolbench/scenarios.h"
 
 namespace poolkit::poolbench {
 namespace {
 
+// Debian's Abseil has its own string_view class (not std::string_view),
+// which does not convert implicitly.
 std::string Quote(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return JsonString(std::string_view(text.data(), text.size()));
 }
 
 // JSON has no NaN or infinity: those become null.

@@ -1,6 +1,6 @@
 // poolstress: free-running stress for poolkit's shared caches.
 //
-//   poolstress --mode=race [--strategy=dwcas] [--no-flush-lock] ...
+//   poolstress --mode=race [--strategy=dwcas] [--noflush_lock] ...
 //       Seed 003 without the test hook: threads pop from and release to the
 //       OS a guarded pool (freed objects become inaccessible), each strategy
 //       in a child process; prints whether it faulted, and what it did.
@@ -10,6 +10,12 @@
 //       checksum of its owner and serial, verified before it is freed; at
 //       the end every counter must add up. Prints the totals; exit 1 on any
 //       error.
+//   poolstress --mode=misuse --fault=use-after-free
+//       Commits one misuse on a debug pool and shows the report.
+//
+// Flags are Abseil's (`--help` lists them; a bool flag is turned off with
+// --noNAME or --NAME=false); values are checked after parsing, with an error
+// naming the flag.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,9 +31,34 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
 #include "pool/registry.h"
+
+ABSL_FLAG(std::string, mode, "race",
+          "race: guarded pools, frees released to the OS while other threads "
+          "pop; each strategy in a child process, a fault is reported, not "
+          "fatal. soak: every strategy x fault rate, thread churn, flush, gc, "
+          "cross-thread frees, object contents checked; exit 1 on error. "
+          "misuse: commit --fault on a debug pool and show the report");
+ABSL_FLAG(std::string, strategy, "all",
+          "shared-cache strategy: spinlock, dwcas, xchg, none or all");
+ABSL_FLAG(int, threads, 4, "threads per strategy (2 to 256)");
+ABSL_FLAG(std::uint64_t, size, 64, "object size in bytes (16 to 64M)");
+ABSL_FLAG(double, duration, 5, "seconds per strategy (and fault rate)");
+ABSL_FLAG(bool, flush_lock, true,
+          "dwcas with its flush lock; --noflush_lock runs seed 001's pop, "
+          "unsafe against concurrent release to the OS");
+ABSL_FLAG(std::uint64_t, seed, 1, "random seed");
+ABSL_FLAG(std::vector<std::string>, fail,
+          std::vector<std::string>({"0", "1", "10"}),
+          "soak: fault-injection rates in percent, comma-separated");
+ABSL_FLAG(std::string, fault, "",
+          "misuse: overflow, underflow, use-after-free, double-free, "
+          "wrong-pool or integrity");
 
 namespace poolkit::tools {
 namespace {
@@ -46,89 +77,59 @@ struct Options {
   std::string fault;
 };
 
-void Usage(FILE* out) {
-  std::fprintf(
-      out,
-      "usage: poolstress [--mode=race|soak|misuse] [--strategy=NAME|all]\n"
-      "                  [--threads=N] [--size=BYTES] [--duration=SECONDS]\n"
-      "                  [--no-flush-lock] [--seed=N] [--fail=R1,R2,...]\n"
-      "  race: guarded pools, frees released to the OS while others pop; each\n"
-      "        strategy runs in a child process, a fault is reported, not "
-      "fatal\n"
-      "        (default strategy all, 4 threads, 64 B, 5 s)\n"
-      "  soak: all strategies x fault rates (default 0,1,10 %%), churn, "
-      "flush,\n"
-      "        gc, cross-thread frees; object contents checked; exit 1 on "
-      "error\n"
-      "  misuse: --fault=overflow|underflow|use-after-free|double-free|\n"
-      "        wrong-pool|integrity: commit it on a debug pool, show the "
-      "report\n"
-      "  --no-flush-lock: dwcas without its flush lock (seed 001's pop)\n");
+bool Bad(const char* flag, const std::string& value, const char* want) {
+  std::fprintf(stderr, "poolstress: --%s=%s: %s (see --help)\n", flag,
+               value.c_str(), want);
+  return false;
 }
 
-bool ParseOptions(int argc, char** argv, Options* options) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      std::size_t n = std::strlen(name);
-      return arg.compare(0, n, name) == 0 ? argv[i] + n : nullptr;
-    };
-    const char* v;
-    if (arg == "--help" || arg == "-h") {
-      Usage(stdout);
-      std::exit(0);
-    } else if ((v = value("--mode=")) != nullptr) {
-      options->mode = v;
-      if (options->mode != "race" && options->mode != "soak" &&
-          options->mode != "misuse") {
-        goto bad;
-      }
-    } else if ((v = value("--fault=")) != nullptr) {
-      options->fault = v;
-    } else if ((v = value("--strategy=")) != nullptr) {
-      options->strategies.clear();
-      if (std::string(v) != "all") {
-        SharedCacheStrategy s;
-        if (!ParseStrategy(v, &s)) goto bad;
-        options->strategies.push_back(s);
-      }
-    } else if ((v = value("--threads=")) != nullptr) {
-      options->threads = std::atoi(v);
-      if (options->threads < 2 || options->threads > 256) goto bad;
-    } else if ((v = value("--size=")) != nullptr) {
-      options->size = std::strtoull(v, nullptr, 10);
-      if (options->size < 16 || options->size > (std::size_t{1} << 26)) {
-        goto bad;
-      }
-    } else if ((v = value("--duration=")) != nullptr) {
-      options->duration = std::atof(v);
-      if (!(options->duration > 0)) goto bad;
-    } else if ((v = value("--seed=")) != nullptr) {
-      options->seed = std::strtoull(v, nullptr, 10);
-    } else if ((v = value("--fail=")) != nullptr) {
-      options->fail_rates.clear();
-      for (const char* p = v; *p != '\0';) {
-        char* end;
-        double rate = std::strtod(p, &end);
-        if (end == p || rate < 0 || rate > 100) goto bad;
-        options->fail_rates.push_back(rate);
-        p = *end == ',' ? end + 1 : end;
-      }
-    } else if (arg == "--no-flush-lock") {
-      options->flush_lock = false;
-    } else {
-      goto bad;
-    }
-    continue;
-  bad:
-    std::fprintf(stderr, "poolstress: bad option '%s'\n", argv[i]);
-    Usage(stderr);
-    return false;
+// Reads the flags (already parsed) into options, checking each value.
+bool ReadOptions(Options* options) {
+  options->mode = absl::GetFlag(FLAGS_mode);
+  if (options->mode != "race" && options->mode != "soak" &&
+      options->mode != "misuse") {
+    return Bad("mode", options->mode, "race, soak or misuse");
   }
-  if (options->strategies.empty()) {
+  options->fault = absl::GetFlag(FLAGS_fault);
+  const std::string strategy = absl::GetFlag(FLAGS_strategy);
+  if (strategy != "all") {
+    SharedCacheStrategy s;
+    if (!ParseStrategy(strategy, &s)) {
+      return Bad("strategy", strategy, "spinlock, dwcas, xchg, none or all");
+    }
+    options->strategies.push_back(s);
+  } else {
     for (int s = 0; s < kNumSharedCacheStrategies; ++s) {
       options->strategies.push_back(static_cast<SharedCacheStrategy>(s));
     }
+  }
+  options->threads = absl::GetFlag(FLAGS_threads);
+  if (options->threads < 2 || options->threads > 256) {
+    return Bad("threads", std::to_string(options->threads), "2 to 256");
+  }
+  const std::uint64_t size = absl::GetFlag(FLAGS_size);
+  if (size < 16 || size > (std::uint64_t{1} << 26)) {
+    return Bad("size", std::to_string(size), "16 to 64M bytes");
+  }
+  options->size = static_cast<std::size_t>(size);
+  options->duration = absl::GetFlag(FLAGS_duration);
+  if (!(options->duration > 0)) {
+    return Bad("duration", std::to_string(options->duration),
+               "a positive number of seconds");
+  }
+  options->seed = absl::GetFlag(FLAGS_seed);
+  options->flush_lock = absl::GetFlag(FLAGS_flush_lock);
+  options->fail_rates.clear();
+  for (const std::string& item : absl::GetFlag(FLAGS_fail)) {
+    char* end = nullptr;
+    const double rate = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(rate >= 0 && rate <= 100)) {
+      return Bad("fail", item, "percentages from 0 to 100");
+    }
+    options->fail_rates.push_back(rate);
+  }
+  if (options->fail_rates.empty()) {
+    return Bad("fail", "", "at least one rate");
   }
   return true;
 }
@@ -482,9 +483,9 @@ int RunMisuse(const Options& options) {
     Touch(p + 100);
     AllocateSession(pool);
   } else {
-    std::fprintf(stderr, "poolstress: unknown --fault '%s'\n",
-                 options.fault.c_str());
-    Usage(stderr);
+    Bad("fault", options.fault,
+        "overflow, underflow, use-after-free, double-free, wrong-pool or "
+        "integrity");
     return 2;
   }
   std::fprintf(stderr, "poolstress: the misuse was not caught\n");
@@ -495,8 +496,20 @@ int RunMisuse(const Options& options) {
 }  // namespace poolkit::tools
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "free-running stress for poolkit's shared caches.\n"
+      "  poolstress --mode=race|soak|misuse [--strategy=NAME|all] "
+      "[--threads=N]\n"
+      "             [--size=BYTES] [--duration=SECONDS] [--noflush_lock]\n"
+      "             [--seed=N] [--fail=R1,R2,...] [--fault=KIND]");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "poolstress: unexpected argument '%s' (see --help)\n",
+                 positional[1]);
+    return 2;
+  }
   poolkit::tools::Options options;
-  if (!poolkit::tools::ParseOptions(argc, argv, &options)) return 2;
+  if (!poolkit::tools::ReadOptions(&options)) return 2;
   if (options.mode == "misuse") return poolkit::tools::RunMisuse(options);
   return options.mode == "race" ? poolkit::tools::RunRace(options)
                                 : poolkit::tools::RunSoak(options);

@@ -12,8 +12,8 @@
 # the checkout (its README gives tags, commits and sha256). With network
 # access, `bazel test --config=upstream //...` alone does the same.
 #
-# Runs in its own output base (~/.cache/poolkit-upstream), so that it does
-# not throw away the Debian-mode build of the main one.
+# Runs in its own output base (under ~/.cache/poolkit-upstream), so that it
+# does not throw away the Debian-mode build of the main one.
 #
 #   tools/upstream/test.sh [FLAGS...] [TARGETS...]   (default targets: //...)
 #   tools/upstream/test.sh --config=arm64_lse        (arm64, under qemu)
@@ -63,8 +63,10 @@ if [[ " $* " != *" //"* ]]; then
 fi
 
 cd "$root"
+# One output base per checkout, as Bazel keys its own.
+output_base="$HOME/.cache/poolkit-upstream/$(echo -n "$root" | md5sum | cut -c1-16)"
 bazel_upstream() {
-  bazel --output_base="$HOME/.cache/poolkit-upstream" "$@"
+  bazel --output_base="$output_base" "$@"
 }
 # Proof that the sources are upstream's: Debian mode's Abseil targets have no
 # sources (they link /usr/lib's shared libraries), upstream's have.

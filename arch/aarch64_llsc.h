@@ -28,6 +28,7 @@
 
 #include <cstdint>
 
+#include "arch/codegen_mutants.h"
 #include "arch/tsan_annotations.h"
 #include "arch/word_pair.h"
 
@@ -46,7 +47,14 @@
 //
 // cmp/ccmp: Z is set only if both halves are equal (ccmp sets NZCV to #0,
 // i.e. "ne", when the first compare already differed).
-#define POOLKIT_ARCH_LLSC_CAS_PAIR_(LOAD, STORE)                            \
+#define POOLKIT_ARCH_LLSC_CAS_PAIR_(LOAD, STORE) \
+  POOLKIT_ARCH_LLSC_CAS_PAIR_WITH_(LOAD, STORE, POOLKIT_ARCH_LLSC_WRITE_BACK_)
+#define POOLKIT_ARCH_LLSC_WRITE_BACK_                 \
+  "stxp %w[status], %[old_lo], %[old_hi], %[mem]\n\t" \
+  "cbnz %w[status], 1b\n"
+// MISMATCH: the asm of the compare-failure path (the write-back, except in
+// the codegen test's clrex mutant).
+#define POOLKIT_ARCH_LLSC_CAS_PAIR_WITH_(LOAD, STORE, MISMATCH)             \
   __asm__ __volatile__("1:\n\t" LOAD                                        \
                        " %[old_lo], %[old_hi], %[mem]\n\t"                  \
                        "cmp %[old_lo], %[exp_lo]\n\t"                       \
@@ -55,10 +63,7 @@
                        " %w[status], %[new_lo], %[new_hi], %[mem]\n\t"      \
                        "cbnz %w[status], 1b\n\t"                            \
                        "b 3f\n"                                             \
-                       "2:\n\t"                                             \
-                       "stxp %w[status], %[old_lo], %[old_hi], %[mem]\n\t"  \
-                       "cbnz %w[status], 1b\n"                              \
-                       "3:"                                                 \
+                       "2:\n\t" MISMATCH "3:"                               \
                        : [old_lo] "=&r"(old_lo), [old_hi] "=&r"(old_hi),    \
                          [status] "=&r"(status), [mem] "+Q"(*target)        \
                        : [exp_lo] "r"(exp_lo), [exp_hi] "r"(exp_hi),        \
@@ -134,7 +139,11 @@ POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
     POOLKIT_ARCH_LLSC_CAS_PAIR_("ldaxp", "stxp");
   } else if (order == MemoryOrder::kRelease) {
     // Earlier accesses stay before the store-exclusive.
+#if POOLKIT_ARCH_MUTANT(LLSC_RELEASE_CAS_PAIR_CLREX)
+    POOLKIT_ARCH_LLSC_CAS_PAIR_WITH_("ldxp", "stxp", "clrex\n");
+#else
     POOLKIT_ARCH_LLSC_CAS_PAIR_("ldxp", "stlxp");
+#endif
   } else {
     // kAcqRel and kSeqCst (and, defensively, an out-of-range value): both;
     // RCsc acquire/release make this seq_cst as well.
@@ -180,7 +189,11 @@ POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
   if (order == MemoryOrder::kRelaxed) {
     POOLKIT_ARCH_LLSC_EXCHANGE_WORD_("ldxr", "stxr");
   } else if (order == MemoryOrder::kAcquire) {
+#if POOLKIT_ARCH_MUTANT(LLSC_ACQUIRE_EXCHANGE_LDXR)
+    POOLKIT_ARCH_LLSC_EXCHANGE_WORD_("ldxr", "stxr");
+#else
     POOLKIT_ARCH_LLSC_EXCHANGE_WORD_("ldaxr", "stxr");
+#endif
   } else if (order == MemoryOrder::kRelease) {
     POOLKIT_ARCH_LLSC_EXCHANGE_WORD_("ldxr", "stlxr");
   } else {
@@ -263,6 +276,8 @@ POOLKIT_ARCH_INLINE void ReleaseBarrier() {
 }  // namespace poolkit::arch::aarch64_llsc
 
 #undef POOLKIT_ARCH_LLSC_CAS_PAIR_
+#undef POOLKIT_ARCH_LLSC_CAS_PAIR_WITH_
+#undef POOLKIT_ARCH_LLSC_WRITE_BACK_
 #undef POOLKIT_ARCH_LLSC_LOAD_PAIR_
 #undef POOLKIT_ARCH_LLSC_EXCHANGE_WORD_
 #undef POOLKIT_ARCH_LLSC_CAS_WORD_

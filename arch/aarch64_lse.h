@@ -27,6 +27,7 @@
 
 #include <cstdint>
 
+#include "arch/codegen_mutants.h"
 #include "arch/tsan_annotations.h"
 #include "arch/word_pair.h"
 
@@ -96,7 +97,11 @@ POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
   if (order == MemoryOrder::kRelaxed) {
     POOLKIT_ARCH_LSE_CASP_("casp");
   } else if (order == MemoryOrder::kAcquire) {
+#if POOLKIT_ARCH_MUTANT(LSE_ACQUIRE_CAS_PAIR_CASP)
+    POOLKIT_ARCH_LSE_CASP_("casp");
+#else
     POOLKIT_ARCH_LSE_CASP_("caspa");
+#endif
   } else if (order == MemoryOrder::kRelease) {
     POOLKIT_ARCH_LSE_CASP_("caspl");
   } else {
@@ -149,7 +154,11 @@ POOLKIT_ARCH_INLINE std::uintptr_t ExchangeWord(std::uintptr_t* target,
   } else if (order == MemoryOrder::kAcquire) {
     POOLKIT_ARCH_LSE_SWP_("swpa");
   } else if (order == MemoryOrder::kRelease) {
+#if POOLKIT_ARCH_MUTANT(LSE_RELEASE_EXCHANGE_SWP)
+    POOLKIT_ARCH_LSE_SWP_("swp");
+#else
     POOLKIT_ARCH_LSE_SWP_("swpl");
+#endif
   } else {
     // kAcqRel and kSeqCst (and, defensively, an out-of-range value).
     POOLKIT_ARCH_LSE_SWP_("swpal");
@@ -176,7 +185,11 @@ POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
     POOLKIT_ARCH_LSE_CAS_("casl");
   } else {
     // kAcqRel and kSeqCst (and, defensively, an out-of-range value).
+#if POOLKIT_ARCH_MUTANT(LSE_SEQ_CST_CAS_WORD_CASA)
+    POOLKIT_ARCH_LSE_CAS_("casa");
+#else
     POOLKIT_ARCH_LSE_CAS_("casal");
+#endif
   }
   if (old == expected_value) {
     internal::TsanAfter(target, order);

@@ -1,125 +1,124 @@
-// Calls every operation of the selected backend (arch/atomics.h) with every
-// memory order, each through its own out-of-line wrapper, so that
-// `objdump -d` of this binary shows exactly which instructions the backend
-// emits. codegen_test.sh reads that disassembly.
+// One out-of-line function per (operation, memory order) of the selected
+// backend (arch/atomics.h), each with a plain C name (probe_<op>_<order>),
+// so that codegen_check.py can disassemble each function by its symbol and
+// compare the instructions it holds with arch/codegen_expected/<backend>.
+// Built with -O2 (BUILD.bazel): the order is a constant in each function,
+// so the backend's branches on it fold to the one variant under test.
 //
-// It also checks the results, so running it on the target (or under qemu) is
-// a quick smoke test: exit status 0 when every result was as expected.
+// Running the probe (on the target, or under qemu) also checks every
+// result: exit status 0 when every operation behaved as expected.
+//
+// The binary also records what the compiler was told about the target, as
+// a string codegen_check.py reads: whether LSE atomics were enabled
+// (__ARM_FEATURE_ATOMICS, from the toolchain's -march). The check derives
+// the backend the build should have from that and the ELF machine, not from
+// the build's own choice of backend, so a platform that silently builds the
+// wrong backend fails.
 
 #include <cstdint>
 #include <cstdio>
 
 #include "arch/atomics.h"
 
-namespace poolkit::arch {
-namespace {
+namespace arch = ::poolkit::arch;
+using arch::MemoryOrder;
+using arch::WordPair;
 
-// One wrapper per operation and order. noinline keeps each a separate
-// function in the disassembly; the order is a template argument, so it is a
-// constant inside and the backend's order switch folds to one instruction
-// variant.
+#if defined(__ARM_FEATURE_ATOMICS)
+#define POOLKIT_PROBE_LSE "1"
+#else
+#define POOLKIT_PROBE_LSE "0"
+#endif
+extern "C" __attribute__((used)) const char poolkit_codegen_target[] =
+    "poolkit-codegen-target: lse=" POOLKIT_PROBE_LSE;
 
-template <MemoryOrder kOrder>
-__attribute__((noinline)) bool ProbeCompareExchangePair(WordPair* target,
-                                                        WordPair* expected,
-                                                        WordPair desired) {
-  return CompareExchangePair(target, expected, desired, kOrder);
-}
+// noinline and used: each stays a separate function under its own symbol.
+#define POOLKIT_PROBE_FN extern "C" __attribute__((noinline, used))
 
-template <MemoryOrder kOrder>
-__attribute__((noinline)) WordPair ProbeLoadPair(const WordPair* src) {
-  return LoadPair(src, kOrder);
-}
-
-template <MemoryOrder kOrder>
-__attribute__((noinline)) std::uintptr_t ProbeExchangeWord(
-    std::uintptr_t* target, std::uintptr_t value) {
-  return ExchangeWord(target, value, kOrder);
-}
-
-template <MemoryOrder kOrder>
-__attribute__((noinline)) bool ProbeCompareExchangeWord(
-    std::uintptr_t* target, std::uintptr_t* expected, std::uintptr_t desired) {
-  return CompareExchangeWord(target, expected, desired, kOrder);
-}
-
-template <MemoryOrder kOrder>
-__attribute__((noinline)) std::uintptr_t ProbeLoadWord(
-    const std::uintptr_t* src) {
-  return LoadWord(src, kOrder);
-}
-
-template <MemoryOrder kOrder>
-__attribute__((noinline)) void ProbeStoreWord(std::uintptr_t* dst,
-                                              std::uintptr_t value) {
-  StoreWord(dst, value, kOrder);
-}
-
-__attribute__((noinline)) void ProbeCpuRelax() { CpuRelax(); }
-__attribute__((noinline)) void ProbeFullBarrier() { FullBarrier(); }
-__attribute__((noinline)) void ProbeAcquireBarrier() { AcquireBarrier(); }
-__attribute__((noinline)) void ProbeReleaseBarrier() { ReleaseBarrier(); }
-
-int failure_count = 0;
-
-void Check(bool ok, const char* what, const char* order) {
-  if (!ok) {
-    std::printf("FAILED: %s (%s)\n", what, order);
-    ++failure_count;
+#define POOLKIT_PROBE_ORDER(name, order)                                  \
+  POOLKIT_PROBE_FN bool probe_cas_pair_##name(                            \
+      WordPair* target, WordPair* expected, WordPair desired) {           \
+    return arch::CompareExchangePair(target, expected, desired, order);   \
+  }                                                                       \
+  POOLKIT_PROBE_FN WordPair probe_load_pair_##name(const WordPair* src) { \
+    return arch::LoadPair(src, order);                                    \
+  }                                                                       \
+  POOLKIT_PROBE_FN std::uintptr_t probe_exchange_word_##name(             \
+      std::uintptr_t* target, std::uintptr_t value) {                     \
+    return arch::ExchangeWord(target, value, order);                      \
+  }                                                                       \
+  POOLKIT_PROBE_FN bool probe_cas_word_##name(std::uintptr_t* target,     \
+                                              std::uintptr_t* expected,   \
+                                              std::uintptr_t desired) {   \
+    return arch::CompareExchangeWord(target, expected, desired, order);   \
+  }                                                                       \
+  POOLKIT_PROBE_FN std::uintptr_t probe_load_word_##name(                 \
+      const std::uintptr_t* src) {                                        \
+    return arch::LoadWord(src, order);                                    \
+  }                                                                       \
+  POOLKIT_PROBE_FN void probe_store_word_##name(std::uintptr_t* dst,      \
+                                                std::uintptr_t value) {   \
+    arch::StoreWord(dst, value, order);                                   \
+  }                                                                       \
+  /* Runs every probe of this order and checks the results. */            \
+  int check_##name() {                                                    \
+    int failures = 0;                                                     \
+    const auto check = [&](bool ok, const char* what) {                   \
+      if (!ok) {                                                          \
+        std::printf("FAILED: %s (%s)\n", what, #name);                    \
+        ++failures;                                                       \
+      }                                                                   \
+    };                                                                    \
+    alignas(16) WordPair pair{1, 2};                                      \
+    WordPair expected{1, 2};                                              \
+    check(probe_cas_pair_##name(&pair, &expected, WordPair{3, 4}) &&      \
+              pair == WordPair{3, 4},                                     \
+          "CompareExchangePair success");                                 \
+    expected = WordPair{1, 2};                                            \
+    check(!probe_cas_pair_##name(&pair, &expected, WordPair{5, 6}) &&     \
+              expected == WordPair{3, 4} && pair == WordPair{3, 4},       \
+          "CompareExchangePair failure");                                 \
+    check(probe_load_pair_##name(&pair) == WordPair{3, 4}, "LoadPair");   \
+    std::uintptr_t word = 10;                                             \
+    check(probe_exchange_word_##name(&word, 11) == 10 && word == 11,      \
+          "ExchangeWord");                                                \
+    std::uintptr_t expected_word = 11;                                    \
+    check(probe_cas_word_##name(&word, &expected_word, 12) && word == 12, \
+          "CompareExchangeWord success");                                 \
+    check(!probe_cas_word_##name(&word, &expected_word, 13) &&            \
+              expected_word == 12 && word == 12,                          \
+          "CompareExchangeWord failure");                                 \
+    probe_store_word_##name(&word, 14);                                   \
+    check(probe_load_word_##name(&word) == 14, "LoadWord/StoreWord");     \
+    return failures;                                                      \
   }
-}
 
-// Runs every wrapper for one order and checks the results.
-template <MemoryOrder kOrder>
-void ProbeOrder(const char* order_name) {
-  alignas(16) WordPair pair{1, 2};
-  WordPair expected{1, 2};
-  Check(ProbeCompareExchangePair<kOrder>(&pair, &expected, WordPair{3, 4}) &&
-            pair == WordPair{3, 4},
-        "CompareExchangePair success", order_name);
-  expected = WordPair{1, 2};
-  Check(!ProbeCompareExchangePair<kOrder>(&pair, &expected, WordPair{5, 6}) &&
-            expected == WordPair{3, 4} && pair == WordPair{3, 4},
-        "CompareExchangePair failure", order_name);
-  Check(ProbeLoadPair<kOrder>(&pair) == WordPair{3, 4}, "LoadPair", order_name);
+POOLKIT_PROBE_ORDER(relaxed, MemoryOrder::kRelaxed)
+POOLKIT_PROBE_ORDER(acquire, MemoryOrder::kAcquire)
+POOLKIT_PROBE_ORDER(release, MemoryOrder::kRelease)
+POOLKIT_PROBE_ORDER(acq_rel, MemoryOrder::kAcqRel)
+POOLKIT_PROBE_ORDER(seq_cst, MemoryOrder::kSeqCst)
 
-  std::uintptr_t word = 10;
-  Check(ProbeExchangeWord<kOrder>(&word, 11) == 10 && word == 11,
-        "ExchangeWord", order_name);
-  std::uintptr_t expected_word = 11;
-  Check(
-      ProbeCompareExchangeWord<kOrder>(&word, &expected_word, 12) && word == 12,
-      "CompareExchangeWord success", order_name);
-  Check(!ProbeCompareExchangeWord<kOrder>(&word, &expected_word, 13) &&
-            expected_word == 12 && word == 12,
-        "CompareExchangeWord failure", order_name);
-  ProbeStoreWord<kOrder>(&word, 14);
-  Check(ProbeLoadWord<kOrder>(&word) == 14, "LoadWord/StoreWord", order_name);
-}
-
-}  // namespace
-}  // namespace poolkit::arch
+POOLKIT_PROBE_FN void probe_cpu_relax() { arch::CpuRelax(); }
+POOLKIT_PROBE_FN void probe_full_barrier() { arch::FullBarrier(); }
+POOLKIT_PROBE_FN void probe_acquire_barrier() { arch::AcquireBarrier(); }
+POOLKIT_PROBE_FN void probe_release_barrier() { arch::ReleaseBarrier(); }
 
 int main() {
-  namespace arch = ::poolkit::arch;
   std::printf("backend: %s\n", arch::kBackendName);
   std::printf("dwcas instruction: %s\n", arch::kDwcasInstruction);
   std::printf("dwcas lock-free: compile time %s, run time %s\n",
               arch::kDwcasLockFree ? "yes" : "no",
               arch::DwcasIsLockFree() ? "yes" : "no");
-
-  arch::ProbeOrder<arch::MemoryOrder::kRelaxed>("kRelaxed");
-  arch::ProbeOrder<arch::MemoryOrder::kAcquire>("kAcquire");
-  arch::ProbeOrder<arch::MemoryOrder::kRelease>("kRelease");
-  arch::ProbeOrder<arch::MemoryOrder::kAcqRel>("kAcqRel");
-  arch::ProbeOrder<arch::MemoryOrder::kSeqCst>("kSeqCst");
-  arch::ProbeCpuRelax();
-  arch::ProbeFullBarrier();
-  arch::ProbeAcquireBarrier();
-  arch::ProbeReleaseBarrier();
-
-  if (arch::failure_count != 0) {
-    std::printf("%d check(s) failed\n", arch::failure_count);
+  std::printf("%s\n", poolkit_codegen_target);
+  const int failures = check_relaxed() + check_acquire() + check_release() +
+                       check_acq_rel() + check_seq_cst();
+  probe_cpu_relax();
+  probe_full_barrier();
+  probe_acquire_barrier();
+  probe_release_barrier();
+  if (failures != 0) {
+    std::printf("%d check(s) failed\n", failures);
     return 1;
   }
   std::printf("all operations behaved as expected\n");

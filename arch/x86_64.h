@@ -25,6 +25,7 @@
 
 #include <cstdint>
 
+#include "arch/codegen_mutants.h"
 #include "arch/tsan_annotations.h"
 #include "arch/word_pair.h"
 
@@ -53,7 +54,11 @@ POOLKIT_ARCH_INLINE bool CompareExchangePair(WordPair* target,
   std::uint64_t lo = expected->lo;
   std::uint64_t hi = expected->hi;
   bool swapped;
+#if POOLKIT_ARCH_MUTANT(X86_CAS_PAIR_NO_LOCK)
+  __asm__ __volatile__("cmpxchg16b %[mem]"
+#else
   __asm__ __volatile__("lock cmpxchg16b %[mem]"
+#endif
                        : "=@ccz"(swapped), [mem] "+m"(*target), "+a"(lo),
                          "+d"(hi)
                        : "b"(desired.lo), "c"(desired.hi)
@@ -116,7 +121,11 @@ POOLKIT_ARCH_INLINE bool CompareExchangeWord(std::uintptr_t* target,
   internal::TsanBefore(target, order);
   std::uintptr_t observed = *internal::AsAliasing(expected);
   bool swapped;
+#if POOLKIT_ARCH_MUTANT(X86_CAS_WORD_NO_LOCK)
+  __asm__ __volatile__("cmpxchg %[desired], %[mem]"
+#else
   __asm__ __volatile__("lock cmpxchg %[desired], %[mem]"
+#endif
                        : "=@ccz"(swapped), [mem] "+m"(*target), "+a"(observed)
                        : [desired] "r"(desired)
                        : "memory", "cc");
@@ -141,6 +150,9 @@ POOLKIT_ARCH_INLINE std::uintptr_t LoadWord(const std::uintptr_t* src,
 
 POOLKIT_ARCH_INLINE void StoreWord(std::uintptr_t* dst, std::uintptr_t value,
                                    MemoryOrder order) {
+#if POOLKIT_ARCH_MUTANT(X86_SEQ_CST_STORE_PLAIN)
+  if (order == MemoryOrder::kSeqCst) order = MemoryOrder::kRelease;
+#endif
   __atomic_store_n(internal::AsAliasing(dst), value,
                    ToBuiltinOrder(StoreOrder(order)));
 }

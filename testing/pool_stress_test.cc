@@ -7,10 +7,13 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -43,6 +46,36 @@ bool StampMatches(const void* object, std::uint64_t serial) {
   return words[2] == serial && words[3] == ~serial;
 }
 
+// The objects handed out and not yet freed, by address: an Alloc() that
+// returns an address already live is a double hand-out, caught whatever the
+// object's contents (the stamp catches only those that were overwritten).
+class LiveObjects {
+ public:
+  // False if `object` was already live.
+  bool Insert(void* object) {
+    Shard& shard = ShardOf(object);
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    return shard.objects.insert(object).second;
+  }
+  // False if `object` was not live.
+  bool Erase(void* object) {
+    Shard& shard = ShardOf(object);
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    return shard.objects.erase(object) == 1;
+  }
+
+ private:
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_set<void*> objects;
+  };
+  Shard& ShardOf(void* object) {
+    return shards_[(reinterpret_cast<std::uintptr_t>(object) >> 6) % kShards];
+  }
+  static constexpr std::size_t kShards = 64;
+  Shard shards_[kShards];
+};
+
 class PoolStressTest : public ::testing::TestWithParam<
                            std::tuple<SharedCacheStrategy, std::size_t>> {};
 
@@ -69,6 +102,13 @@ TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
   std::atomic<std::uint64_t> bad_stamps{0};
   std::atomic<std::uint64_t> local_frees{0};
   std::atomic<bool> stop_maintenance{false};
+  LiveObjects live;
+  std::atomic<std::uint64_t> double_hand_outs{0};
+  std::atomic<std::uint64_t> unknown_frees{0};
+  auto free_object = [&](void* object) {
+    if (!live.Erase(object)) unknown_frees.fetch_add(1);
+    pool->Free(object);
+  };
 
   // A producer generation allocates up to per_generation objects in random
   // batches, frees a few itself at once (same-thread path), sends the rest
@@ -83,17 +123,18 @@ TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
       for (std::size_t i = 0; i < n; ++i) {
         void* object = pool->Alloc();
         ASSERT_NE(object, nullptr);
+        if (!live.Insert(object)) double_hand_outs.fetch_add(1);
         batch.push_back(object);
       }
       for (void* object : batch) {
         if (rng() % 8 == 0) {
-          pool->Free(object);
+          free_object(object);
           local_frees.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
         std::uint64_t serial = next_serial.fetch_add(1);
         if (serial >= total) {
-          pool->Free(object);
+          free_object(object);
           local_frees.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
@@ -115,7 +156,7 @@ TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
       // Scribble over the stamp: a second hand-out of this object would
       // then fail its check.
       std::memset(message->object, 0x5a, size);
-      pool->Free(message->object);
+      free_object(message->object);
     }
   };
 
@@ -168,6 +209,8 @@ TEST_P(PoolStressTest, CrossThreadWithChurnFlushAndGc) {
   maintenance.join();
 
   EXPECT_EQ(bad_stamps.load(), 0u);
+  EXPECT_EQ(double_hand_outs.load(), 0u);
+  EXPECT_EQ(unknown_frees.load(), 0u);
   std::uint64_t missing = 0, duplicated = 0;
   for (std::uint64_t i = 0; i < total; ++i) {
     std::uint8_t count = seen[i].load();

@@ -6,7 +6,7 @@
 
 #include "arch/atomics.h"
 #include "pool/internal/free_item.h"
-#include "pool/internal/lock_wait.h"
+#include "pool/internal/stack_atomics.h"
 #include "pool/internal/stack_words.h"
 
 namespace poolkit::internal {
@@ -17,27 +17,33 @@ namespace poolkit::internal {
 // its `next_cluster`. Storing `next` into the head publishes it and unlocks in
 // one write. A push never dereferences the head, so it cannot touch freed
 // memory either. Objects may be returned to the OS at any time with no barrier.
-class XchgStack {
+//
+// Atomics: NativeStackAtomics in the library (XchgStack below); Relacy's in
+// //testing/relacy, which checks this source's memory orders.
+template <typename Atomics>
+class BasicXchgStack {
  public:
   static constexpr const char* kName = "xchg";
   static constexpr std::uintptr_t kBusy = 1;
 
+  BasicXchgStack() { Atomics::Init(&head_, 0); }
+
   void Push(FreeItem* cluster) {
-    std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+    std::uintptr_t seen = Atomics::Load(&head_, arch::MemoryOrder::kRelaxed);
     // While a pop holds the head: spin, then yield (its holder may be
     // preempted; see lock_wait.h).
-    SpinThenYield wait;
+    typename Atomics::Waiter wait;
     for (;;) {
       if (seen == kBusy) {
         wait.Wait();
-        seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+        seen = Atomics::Load(&head_, arch::MemoryOrder::kRelaxed);
         continue;
       }
       cluster->next_cluster = ToItem(seen);
       // Release: the cluster's links and contents are written before a
       // popper can reach the cluster through the head.
-      if (arch::CompareExchangeWord(&head_, &seen, ToWord(cluster),
-                                    arch::MemoryOrder::kRelease)) {
+      if (Atomics::CompareExchange(&head_, &seen, ToWord(cluster),
+                                   arch::MemoryOrder::kRelease)) {
         return;
       }
     }
@@ -50,14 +56,14 @@ class XchgStack {
     if (pop_hook_ != nullptr) pop_hook_(pop_hook_arg_, cluster);
     // Release: our read of cluster->next_cluster completes before anybody can
     // pop the next cluster (and a thread that pops it sees a consistent head).
-    arch::StoreWord(&head_, ToWord(cluster->next_cluster),
-                    arch::MemoryOrder::kRelease);
+    Atomics::Store(&head_, ToWord(cluster->next_cluster),
+                   arch::MemoryOrder::kRelease);
     return cluster;
   }
 
   FreeItem* PopAll() {
     std::uintptr_t all = Lock();
-    if (all != 0) arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+    if (all != 0) Atomics::Store(&head_, 0, arch::MemoryOrder::kRelease);
     return ToItem(all);
   }
 
@@ -72,28 +78,30 @@ class XchgStack {
     for (;;) {
       // Acquire, as in Lock(): the head's links are visible to us.
       std::uintptr_t seen =
-          arch::ExchangeWord(&head_, kBusy, arch::MemoryOrder::kAcquire);
+          Atomics::Exchange(&head_, kBusy, arch::MemoryOrder::kAcquire);
       if (seen != kBusy) {
         fork_saved_head_ = seen;
         return;
       }
       // A pop holds it (we swapped BUSY for BUSY, which changes nothing):
       // wait for its unlocking store.
-      SpinThenYield wait;
-      while (arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == kBusy) {
+      typename Atomics::Waiter wait;
+      while (Atomics::Load(&head_, arch::MemoryOrder::kRelaxed) == kBusy) {
         wait.Wait();
       }
     }
   }
   // Release, as every unlock.
   void UnlockAfterFork() {
-    arch::StoreWord(&head_, fork_saved_head_, arch::MemoryOrder::kRelease);
+    Atomics::Store(&head_, fork_saved_head_, arch::MemoryOrder::kRelease);
   }
 
   bool LooksEmpty() const {
-    return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed) == 0;
+    return Atomics::Load(&head_, arch::MemoryOrder::kRelaxed) == 0;
   }
-  FreeItem* PeekForTesting() const { return ToItem(head_); }
+  FreeItem* PeekForTesting() const {
+    return ToItem(Atomics::Load(&head_, arch::MemoryOrder::kRelaxed));
+  }
   // No flush lock to switch off.
   void SetFlushLockForTesting(bool) {}
   // Called between taking the head (BUSY installed) and reading its
@@ -108,19 +116,19 @@ class XchgStack {
   // means the head is now locked by us (it reads BUSY) and the caller must
   // store the new head; zero means the list was empty and is not locked.
   std::uintptr_t Lock() {
-    SpinThenYield wait;
+    typename Atomics::Waiter wait;
     for (;;) {
-      std::uintptr_t seen = arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+      std::uintptr_t seen = Atomics::Load(&head_, arch::MemoryOrder::kRelaxed);
       if (seen == 0) return 0;  // nothing to take: no need to lock
       if (seen != kBusy) {
         // Acquire: pairs with the releasing push or unlock that installed
         // this head, so its links and contents are visible to us.
-        seen = arch::ExchangeWord(&head_, kBusy, arch::MemoryOrder::kAcquire);
+        seen = Atomics::Exchange(&head_, kBusy, arch::MemoryOrder::kAcquire);
         if (seen == 0) {
           // Emptied between our load and the exchange: put the empty head
           // back (nothing was published under the lock, relaxed would do;
           // release keeps every unlock alike).
-          arch::StoreWord(&head_, 0, arch::MemoryOrder::kRelease);
+          Atomics::Store(&head_, 0, arch::MemoryOrder::kRelease);
           return 0;
         }
         if (seen != kBusy) return seen;
@@ -129,11 +137,13 @@ class XchgStack {
     }
   }
 
-  std::uintptr_t head_ = 0;
+  typename Atomics::Word head_;
   std::uintptr_t fork_saved_head_ = 0;  // LockForFork() to UnlockAfterFork()
   PopHook pop_hook_ = nullptr;
   void* pop_hook_arg_ = nullptr;
 };
+
+using XchgStack = BasicXchgStack<NativeStackAtomics>;
 
 }  // namespace poolkit::internal
 

@@ -9,7 +9,7 @@
 POOLKIT_PACKAGES_BASE=(
   bazel-bootstrap bazel-rules-cc bazel-rules-java bazel-platforms bazel-skylib
   g++ binutils googletest libabsl-dev libbenchmark-dev
-  spin python3
+  spin python3 relacy-dev
 )
 POOLKIT_PACKAGES_ARM64=(
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user

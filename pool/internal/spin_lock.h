@@ -9,18 +9,24 @@
 
 #include "arch/atomics.h"
 #include "pool/internal/lock_wait.h"
+#include "pool/internal/sync_atomics.h"
 
 namespace poolkit::internal {
 
-class SpinLock {
+// Atomics: NativeSyncAtomics in the library (SpinLock and SharedSpinLock
+// below); Relacy's in //testing/relacy, which checks these memory orders.
+template <typename Atomics>
+class BasicSpinLock {
  public:
+  BasicSpinLock() { Atomics::Init(&word_, kFree); }
+
   void Lock() {
     // Uncontended: one compare-exchange. Acquire: the critical section's
     // reads must not move above the moment we own the lock, or they could
     // see another owner's half-done writes.
     std::uintptr_t seen = kFree;
-    if (arch::CompareExchangeWord(&word_, &seen, kLocked,
-                                  arch::MemoryOrder::kAcquire)) {
+    if (Atomics::CompareExchange(&word_, &seen, kLocked,
+                                 arch::MemoryOrder::kAcquire)) {
       return;
     }
     LockSlow();
@@ -31,9 +37,9 @@ class SpinLock {
   // than a store: the unlocker must see whether a waiter sleeps (abseil's
   // SpinLock pays the same read-modify-write).
   void Unlock() {
-    if (arch::ExchangeWord(&word_, kFree, arch::MemoryOrder::kRelease) ==
+    if (Atomics::Exchange(&word_, kFree, arch::MemoryOrder::kRelease) ==
         kLockedWithSleepers) {
-      FutexWake(&word_, 1);
+      Atomics::WakeSleepers(&word_, 1);
     }
   }
 
@@ -48,41 +54,45 @@ class SpinLock {
     // bouncing it, and take the lock the moment it is free (kLocked, so as
     // not to erase a sleeper's mark).
     for (int i = 0; i < kSpinsBeforeSleeping; ++i) {
-      std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
+      std::uintptr_t seen = Atomics::Load(&word_, arch::MemoryOrder::kRelaxed);
       if (seen == kFree &&
-          arch::CompareExchangeWord(&word_, &seen, kLocked,
-                                    arch::MemoryOrder::kAcquire)) {
+          Atomics::CompareExchange(&word_, &seen, kLocked,
+                                   arch::MemoryOrder::kAcquire)) {
         return;
       }
-      arch::CpuRelax();
+      Atomics::Relax();
     }
     // Then sleep. Marking the word kLockedWithSleepers with an exchange both
     // announces us and, if it was free, takes the lock (still marked: we
     // cannot know whether others sleep, so our unlock will wake one; a
     // spurious wake only costs a system call). Acquire as in Lock().
-    while (arch::ExchangeWord(&word_, kLockedWithSleepers,
-                              arch::MemoryOrder::kAcquire) != kFree) {
-      FutexWait(&word_, static_cast<std::uint32_t>(kLockedWithSleepers));
+    while (Atomics::Exchange(&word_, kLockedWithSleepers,
+                             arch::MemoryOrder::kAcquire) != kFree) {
+      Atomics::SleepWhile(&word_,
+                          static_cast<std::uint32_t>(kLockedWithSleepers));
     }
   }
 
-  std::uintptr_t word_ = kFree;
+  typename Atomics::Word word_;
 };
 
 // Many readers or one writer. The word counts readers; kWriter marks a writer
 // that owns the lock or waits for the readers to leave. Writers are rare
 // (flush, gc, release to the OS); readers are shared-cache pops.
-class SharedSpinLock {
+template <typename Atomics>
+class BasicSharedSpinLock {
  public:
+  BasicSharedSpinLock() { Atomics::Init(&word_, 0); }
+
   void LockShared() {
-    SpinThenYield wait;
+    typename Atomics::Waiter wait;
     for (;;) {
-      std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
+      std::uintptr_t seen = Atomics::Load(&word_, arch::MemoryOrder::kRelaxed);
       if ((seen & kWriter) == 0 &&
           // Acquire pairs with the writer's releasing unlock: a reader that
           // gets in after a writer sees everything the writer did.
-          arch::CompareExchangeWord(&word_, &seen, seen + 1,
-                                    arch::MemoryOrder::kAcquire)) {
+          Atomics::CompareExchange(&word_, &seen, seen + 1,
+                                   arch::MemoryOrder::kAcquire)) {
         return;
       }
       wait.Wait();
@@ -92,40 +102,43 @@ class SharedSpinLock {
   // Release: the reader's loads complete before a writer can see the count
   // drop and go on to free what the reader was looking at.
   void UnlockShared() {
-    std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
-    while (!arch::CompareExchangeWord(&word_, &seen, seen - 1,
-                                      arch::MemoryOrder::kRelease)) {
+    std::uintptr_t seen = Atomics::Load(&word_, arch::MemoryOrder::kRelaxed);
+    while (!Atomics::CompareExchange(&word_, &seen, seen - 1,
+                                     arch::MemoryOrder::kRelease)) {
     }
   }
 
   void Lock() {
     // Claim the writer bit first so no new reader gets in, then wait for the
     // readers already inside to leave.
-    SpinThenYield wait;
+    typename Atomics::Waiter wait;
     for (;;) {
-      std::uintptr_t seen = arch::LoadWord(&word_, arch::MemoryOrder::kRelaxed);
+      std::uintptr_t seen = Atomics::Load(&word_, arch::MemoryOrder::kRelaxed);
       if ((seen & kWriter) == 0 &&
-          arch::CompareExchangeWord(&word_, &seen, seen | kWriter,
-                                    arch::MemoryOrder::kAcquire)) {
+          Atomics::CompareExchange(&word_, &seen, seen | kWriter,
+                                   arch::MemoryOrder::kAcquire)) {
         break;
       }
       wait.Wait();
     }
     // Acquire: pairs with each reader's releasing unlock, so the readers'
     // accesses happen before whatever the writer does next (such as free()).
-    SpinThenYield drain;
-    while (arch::LoadWord(&word_, arch::MemoryOrder::kAcquire) != kWriter) {
+    typename Atomics::Waiter drain;
+    while (Atomics::Load(&word_, arch::MemoryOrder::kAcquire) != kWriter) {
       drain.Wait();
     }
   }
 
-  void Unlock() { arch::StoreWord(&word_, 0, arch::MemoryOrder::kRelease); }
+  void Unlock() { Atomics::Store(&word_, 0, arch::MemoryOrder::kRelease); }
 
  private:
   static constexpr std::uintptr_t kWriter = std::uintptr_t{1}
                                             << (sizeof(std::uintptr_t) * 8 - 1);
-  std::uintptr_t word_ = 0;
+  typename Atomics::Word word_;
 };
+
+using SpinLock = BasicSpinLock<NativeSyncAtomics>;
+using SharedSpinLock = BasicSharedSpinLock<NativeSyncAtomics>;
 
 }  // namespace poolkit::internal
 

@@ -8,14 +8,21 @@
 #include "pool/internal/free_item.h"
 #include "pool/internal/spin_lock.h"
 #include "pool/internal/stack_words.h"
+#include "pool/internal/sync_atomics.h"
 
 namespace poolkit::internal {
 
 // One lock around every access. A pop reads `head->next_cluster` under the
 // lock, and nothing can remove (let alone free) `head` while the lock is
 // held, so releasing objects to the OS anywhere else is always safe.
-class SpinlockStack {
+//
+// Atomics: NativeSyncAtomics in the library (SpinlockStack below); Relacy's
+// in //testing/relacy.
+template <typename Atomics>
+class BasicSpinlockStack {
  public:
+  BasicSpinlockStack() { Atomics::Init(&head_, 0); }
+
   static constexpr const char* kName = "spinlock";
 
   void Push(FreeItem* cluster) {
@@ -63,15 +70,17 @@ class SpinlockStack {
   // Relaxed atomic accesses: the lock orders everything inside it; the
   // head is atomic only because Pop() peeks at it without the lock.
   std::uintptr_t Head() const {
-    return arch::LoadWord(&head_, arch::MemoryOrder::kRelaxed);
+    return Atomics::Load(&head_, arch::MemoryOrder::kRelaxed);
   }
   void SetHead(std::uintptr_t head) {
-    arch::StoreWord(&head_, head, arch::MemoryOrder::kRelaxed);
+    Atomics::Store(&head_, head, arch::MemoryOrder::kRelaxed);
   }
 
-  SpinLock lock_;
-  std::uintptr_t head_ = 0;
+  BasicSpinLock<Atomics> lock_;
+  typename Atomics::Word head_;
 };
+
+using SpinlockStack = BasicSpinlockStack<NativeSyncAtomics>;
 
 }  // namespace poolkit::internal
 

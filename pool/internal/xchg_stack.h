@@ -6,8 +6,8 @@
 
 #include "arch/atomics.h"
 #include "pool/internal/free_item.h"
-#include "pool/internal/stack_atomics.h"
 #include "pool/internal/stack_words.h"
+#include "pool/internal/sync_atomics.h"
 
 namespace poolkit::internal {
 
@@ -18,7 +18,7 @@ namespace poolkit::internal {
 // one write. A push never dereferences the head, so it cannot touch freed
 // memory either. Objects may be returned to the OS at any time with no barrier.
 //
-// Atomics: NativeStackAtomics in the library (XchgStack below); Relacy's in
+// Atomics: NativeSyncAtomics in the library (XchgStack below); Relacy's in
 // //testing/relacy, which checks this source's memory orders.
 template <typename Atomics>
 class BasicXchgStack {
@@ -143,7 +143,7 @@ class BasicXchgStack {
   void* pop_hook_arg_ = nullptr;
 };
 
-using XchgStack = BasicXchgStack<NativeStackAtomics>;
+using XchgStack = BasicXchgStack<NativeSyncAtomics>;
 
 }  // namespace poolkit::internal
 

@@ -297,5 +297,43 @@ TEST(DwcasStackTest, WithoutTheFlushLockReleaseBarrierDoesNotWait) {
                                  /*barrier_should_wait=*/false);
 }
 
+// DwcasStack's generation counter: a pop that read head A and its link B,
+// then lost A to another pop that also took B and pushed A back (ABA), must
+// retry instead of installing B, which the other holder owns. Made
+// deterministic with a hook between the link read and the DWCAS.
+TEST(DwcasStackTest, AnAbaBetweenTheLinkReadAndTheCasMakesThePopRetry) {
+  DwcasStack stack;
+  Clusters clusters(3, 2);  // pushed c, b, a: a on top
+  FreeItem* a = clusters[2];
+  FreeItem* b = clusters[1];
+  FreeItem* c = clusters[0];
+  stack.Push(c);
+  stack.Push(b);
+  stack.Push(a);
+  struct State {
+    DwcasStack* stack;
+    FreeItem* held = nullptr;  // what the interfering pops kept
+    int hook_calls = 0;
+  } state{&stack};
+  stack.SetPopAfterReadHookForTesting(
+      [](void* arg, FreeItem*) {
+        auto* s = static_cast<State*>(arg);
+        if (s->hook_calls++ != 0) return;    // interfere once
+        FreeItem* first = s->stack->Pop();   // a
+        FreeItem* second = s->stack->Pop();  // b
+        s->stack->Push(first);               // a again, over c
+        s->held = second;
+      },
+      &state);
+  FreeItem* popped = stack.Pop();
+  stack.SetPopAfterReadHookForTesting(nullptr, nullptr);
+  EXPECT_EQ(state.held, b);
+  EXPECT_EQ(popped, a);
+  EXPECT_GE(state.hook_calls, 2) << "the first DWCAS did not fail";
+  // What is left is c alone: b, held elsewhere, must not be there.
+  EXPECT_EQ(stack.Pop(), c);
+  EXPECT_EQ(stack.Pop(), nullptr);
+}
+
 }  // namespace
 }  // namespace poolkit::internal

@@ -81,6 +81,8 @@ class DwcasStack {
       if (pop_hook_ != nullptr) pop_hook_(pop_hook_arg_, item);
       // The read that may touch freed memory if the flush lock is bypassed.
       FreeItem* next = ReadNextMayRace(item);
+      if (after_read_hook_ != nullptr)
+        after_read_hook_(after_read_hook_arg_, item);
       // Acquire: the popped cluster's contents, written before its releasing
       // push, are visible to us.
       if (arch::CompareExchangePair(&top_, &seen, {ToWord(next), seen.hi + 1},
@@ -124,6 +126,13 @@ class DwcasStack {
     pop_hook_ = hook;
   }
   void SetFlushLockForTesting(bool enabled) { flush_lock_enabled_ = enabled; }
+  // Between a pop's read of head->next_cluster and its DWCAS: where an ABA
+  // (the head popped and pushed back meanwhile) must make the DWCAS fail
+  // (//pool:stacks_test).
+  void SetPopAfterReadHookForTesting(PopHook hook, void* arg) {
+    after_read_hook_arg_ = arg;
+    after_read_hook_ = hook;
+  }
   // fork(): no pop may hold the flush lock shared, and no release hold it
   // exclusively, when the process forks (pushes take no lock).
   void LockForFork() { flush_lock_.Lock(); }
@@ -139,6 +148,8 @@ class DwcasStack {
   SharedSpinLock flush_lock_;
   PopHook pop_hook_ = nullptr;
   void* pop_hook_arg_ = nullptr;
+  PopHook after_read_hook_ = nullptr;
+  void* after_read_hook_arg_ = nullptr;
   bool flush_lock_enabled_ = true;
 };
 

@@ -16,7 +16,6 @@
 #include <string>
 #include <thread>
 #include <tuple>
-#include <unordered_set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -28,6 +27,7 @@
 namespace poolkit {
 namespace {
 
+using ::poolkit::testing::LiveObjects;
 using ::poolkit::testing::Scaled;
 
 constexpr int kThreads = 4;
@@ -53,22 +53,6 @@ bool StampIntact(const void* object, std::size_t size, std::uint64_t stamp) {
   }
   return true;
 }
-
-class LiveObjects {
- public:
-  bool Insert(void* object) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return objects_.insert(object).second;
-  }
-  bool Erase(void* object) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return objects_.erase(object) == 1;
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_set<void*> objects_;
-};
 
 struct Mailbox {
   std::mutex mutex;

@@ -7,13 +7,11 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <tuple>
-#include <unordered_set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -26,6 +24,7 @@ namespace poolkit {
 namespace {
 
 using ::poolkit::testing::BoundedQueue;
+using ::poolkit::testing::LiveObjects;
 using ::poolkit::testing::Scaled;
 
 struct Message {
@@ -45,36 +44,6 @@ bool StampMatches(const void* object, std::uint64_t serial) {
   const auto* words = static_cast<const std::uint64_t*>(object);
   return words[2] == serial && words[3] == ~serial;
 }
-
-// The objects handed out and not yet freed, by address: an Alloc() that
-// returns an address already live is a double hand-out, caught whatever the
-// object's contents (the stamp catches only those that were overwritten).
-class LiveObjects {
- public:
-  // False if `object` was already live.
-  bool Insert(void* object) {
-    Shard& shard = ShardOf(object);
-    std::lock_guard<std::mutex> lock(shard.mutex);
-    return shard.objects.insert(object).second;
-  }
-  // False if `object` was not live.
-  bool Erase(void* object) {
-    Shard& shard = ShardOf(object);
-    std::lock_guard<std::mutex> lock(shard.mutex);
-    return shard.objects.erase(object) == 1;
-  }
-
- private:
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_set<void*> objects;
-  };
-  Shard& ShardOf(void* object) {
-    return shards_[(reinterpret_cast<std::uintptr_t>(object) >> 6) % kShards];
-  }
-  static constexpr std::size_t kShards = 64;
-  Shard shards_[kShards];
-};
 
 class PoolStressTest : public ::testing::TestWithParam<
                            std::tuple<SharedCacheStrategy, std::size_t>> {};

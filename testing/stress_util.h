@@ -4,10 +4,12 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <unordered_set>
 
 namespace poolkit::testing {
 
@@ -62,6 +64,36 @@ class BoundedQueue {
   std::condition_variable not_empty_;
   std::deque<T> items_;
   bool closed_ = false;
+};
+
+// The objects handed out and not yet freed, by address: an Alloc() that
+// returns an address already live is a double hand-out, caught whatever the
+// object's contents (the stamp catches only those that were overwritten).
+class LiveObjects {
+ public:
+  // False if `object` was already live.
+  bool Insert(void* object) {
+    Shard& shard = ShardOf(object);
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    return shard.objects.insert(object).second;
+  }
+  // False if `object` was not live.
+  bool Erase(void* object) {
+    Shard& shard = ShardOf(object);
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    return shard.objects.erase(object) == 1;
+  }
+
+ private:
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_set<void*> objects;
+  };
+  Shard& ShardOf(void* object) {
+    return shards_[(reinterpret_cast<std::uintptr_t>(object) >> 6) % kShards];
+  }
+  static constexpr std::size_t kShards = 64;
+  Shard shards_[kShards];
 };
 
 }  // namespace poolkit::testing

@@ -176,8 +176,11 @@ FreeItem* PopUntilFound(AnyStack& stack) {
   }
 }
 
-struct Publish : rl::test_suite<Publish, 2> {
-  Stack stack;
+// A thread writes an object and pushes it; another pops it and reads it.
+// On either stack (xchg: Publish; spinlock: LockedPublish).
+template <typename AnyStack>
+struct PublishOn : rl::test_suite<PublishOn<AnyStack>, 2> {
+  AnyStack stack;
   Object a;
   void before() {
     a.item.next = nullptr;
@@ -193,6 +196,9 @@ struct Publish : rl::test_suite<Publish, 2> {
     }
   }
 };
+
+using Publish = PublishOn<Stack>;
+using LockedPublish = PublishOn<LockedStack>;
 
 struct Handover : rl::test_suite<Handover, 3> {
   Stack stack;
@@ -212,25 +218,6 @@ struct Handover : rl::test_suite<Handover, 3> {
       Object* object = AsObject(PopUntilFound(stack));
       const int seen = object->contents($);
       RL_ASSERT(seen == (object == &a ? 1 : 2));
-    }
-  }
-};
-
-// The spinlock strategy's stack: the same publication through its lock.
-struct LockedPublish : rl::test_suite<LockedPublish, 2> {
-  LockedStack stack;
-  Object a;
-  void before() {
-    a.item.next = nullptr;
-    a.contents($) = 0;
-  }
-  void thread(unsigned index) {
-    if (index == 0) {
-      a.contents($) = 1;
-      stack.Push(&a.item);
-    } else {
-      Object* object = AsObject(PopUntilFound(stack));
-      RL_ASSERT(object->contents($) == 1);
     }
   }
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages poolkit needs, once. Sourced by tools/bazelw and
 # .ci/run; run directly as
-# `tools/setup/packages.sh [base|arm64|bench|fuzz|cmake|lint]...`.
+# `tools/setup/packages.sh [base|arm64|bench|server|fuzz|cmake|lint]...`.
 #
 # A second call finds everything installed (one dpkg-query) and returns at
 # once. Without root or apt-get it stops and names the packages to install.
@@ -18,6 +18,9 @@ POOLKIT_PACKAGES_ARM64=(
 POOLKIT_PACKAGES_BENCH=(
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev valgrind
 )
+# The example server's bench (//examples/http_server:bench): the wrk load
+# generator (the peers come from the bench set).
+POOLKIT_PACKAGES_SERVER=(wrk)
 # --config=fuzz: clang 14 with libFuzzer and the sanitizer runtimes.
 POOLKIT_PACKAGES_FUZZ=(clang-14 llvm-14 libclang-rt-14-dev)
 # The CMake build (tools/cmake/test.sh): CMake, Ninja, pkg-config, and
@@ -43,7 +46,8 @@ poolkit_missing_packages() {
   done
 }
 
-# poolkit_install_packages SET... (SET: base, arm64, bench, fuzz, cmake, lint)
+# poolkit_install_packages SET... (SET: base, arm64, bench, server, fuzz,
+# cmake, lint)
 poolkit_install_packages() {
   local wanted=() set
   for set in "$@"; do
@@ -51,6 +55,7 @@ poolkit_install_packages() {
       base) wanted+=("${POOLKIT_PACKAGES_BASE[@]}") ;;
       arm64) wanted+=("${POOLKIT_PACKAGES_ARM64[@]}") ;;
       bench) wanted+=("${POOLKIT_PACKAGES_BENCH[@]}") ;;
+      server) wanted+=("${POOLKIT_PACKAGES_SERVER[@]}") ;;
       fuzz) wanted+=("${POOLKIT_PACKAGES_FUZZ[@]}") ;;
       cmake) wanted+=("${POOLKIT_PACKAGES_CMAKE[@]}") ;;
       lint) wanted+=("${POOLKIT_PACKAGES_LINT[@]}") ;;

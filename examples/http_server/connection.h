@@ -22,9 +22,9 @@ struct Endpoint {
 };
 
 enum class ConnectionState : std::uint8_t {
-  kReading,      // waiting for (the rest of) a request
-  kUpstream,     // request being sent to the upstream / its answer awaited
-  kWriting,      // response being sent to the client
+  kReading,   // waiting for (the rest of) a request
+  kUpstream,  // request being sent to the upstream / its answer awaited
+  kWriting,   // response being sent to the client
 };
 
 // What a complete request asks for, decided where it is parsed (so that a

@@ -52,8 +52,7 @@ bool ParseHeaders(std::string_view lines, bool* keep_alive,
   while (!lines.empty()) {
     std::size_t end = lines.find("\r\n");
     std::string_view line = lines.substr(0, end);
-    lines.remove_prefix(end == std::string_view::npos ? lines.size()
-                                                      : end + 2);
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 2);
     if (line.empty()) continue;
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return false;

@@ -23,8 +23,7 @@ TEST(ParseRequestTest, IncompleteUntilTheBlankLineAndTheBody) {
   Request request;
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nHost: x\r\n", &request),
             ParseResult::kIncomplete);
-  const std::string head =
-      "POST /x HTTP/1.1\r\ncontent-LENGTH: 5\r\n\r\n";
+  const std::string head = "POST /x HTTP/1.1\r\ncontent-LENGTH: 5\r\n\r\n";
   EXPECT_EQ(ParseRequest(head + "abcd", &request), ParseResult::kIncomplete);
   ASSERT_EQ(ParseRequest(head + "abcde", &request), ParseResult::kComplete);
   EXPECT_EQ(request.head_bytes, head.size());
@@ -36,13 +35,13 @@ TEST(ParseRequestTest, KeepAliveRules) {
   ASSERT_EQ(ParseRequest("GET / HTTP/1.0\r\n\r\n", &request),
             ParseResult::kComplete);
   EXPECT_FALSE(request.keep_alive);
-  ASSERT_EQ(
-      ParseRequest("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &request),
-      ParseResult::kComplete);
-  EXPECT_TRUE(request.keep_alive);
-  ASSERT_EQ(ParseRequest("GET / HTTP/1.1\r\nConnection:  close \r\n\r\n",
+  ASSERT_EQ(ParseRequest("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
                          &request),
             ParseResult::kComplete);
+  EXPECT_TRUE(request.keep_alive);
+  ASSERT_EQ(
+      ParseRequest("GET / HTTP/1.1\r\nConnection:  close \r\n\r\n", &request),
+      ParseResult::kComplete);
   EXPECT_FALSE(request.keep_alive);
 }
 
@@ -76,9 +75,9 @@ TEST(ParseResponseHeadTest, FramedResponses) {
   // No length: the body would run to the end of the connection.
   EXPECT_EQ(ParseResponseHead("HTTP/1.1 200 OK\r\n\r\n", &head),
             ParseResult::kBad);
-  EXPECT_EQ(ParseResponseHead("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
-                              &head),
-            ParseResult::kBad);
+  EXPECT_EQ(
+      ParseResponseHead("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", &head),
+      ParseResult::kBad);
 }
 
 }  // namespace

@@ -70,7 +70,8 @@ sigset_t StopSignals(bool with_child) {
 // Many connections (the 1000-connection burst): as many fds as allowed.
 void RaiseFileLimit() {
   rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
@@ -168,17 +169,16 @@ int RunMaster(const ServerOptions& options, const Listeners& listeners,
         // A worker that fails its clean shutdown fails the master's; one
         // that dies while serving is reported and replaced.
         if (stopping) failed = true;
-        std::fprintf(stderr, "http_server: worker %d (pid %d) %s %d\n", slot,
-                     static_cast<int>(pid),
-                     WIFSIGNALED(status) ? "killed by signal" : "exited with",
-                     WIFSIGNALED(status) ? WTERMSIG(status)
-                                         : WEXITSTATUS(status));
+        std::fprintf(
+            stderr, "http_server: worker %d (pid %d) %s %d\n", slot,
+            static_cast<int>(pid),
+            WIFSIGNALED(status) ? "killed by signal" : "exited with",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
       }
       if (stopping) continue;
       time_t now = time(nullptr);
       if (now - last_restart < 1) {
-        std::fprintf(stderr,
-                     "http_server: workers die too fast; stopping\n");
+        std::fprintf(stderr, "http_server: workers die too fast; stopping\n");
         stopping = true;
         for (const auto& [other, other_slot] : workers) kill(other, SIGTERM);
         continue;
@@ -231,9 +231,8 @@ int Main() {
   sigset_t set = StopSignals(processes > 0);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  absl::StatusOr<Listeners> listeners =
-      Listeners::Open(absl::GetFlag(FLAGS_address), absl::GetFlag(FLAGS_port),
-                      options.threads);
+  absl::StatusOr<Listeners> listeners = Listeners::Open(
+      absl::GetFlag(FLAGS_address), absl::GetFlag(FLAGS_port), options.threads);
   if (!listeners.ok()) {
     std::fprintf(stderr, "http_server: %s\n",
                  listeners.status().ToString().c_str());

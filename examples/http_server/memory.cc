@@ -71,9 +71,7 @@ class PoolkitMemory final : public ServerMemory {
   }
   Session* NewSession() override { return sessions_.New(); }
   void DeleteSession(Session* session) override { sessions_.Delete(session); }
-  char* AllocBuffer() override {
-    return static_cast<char*>(buffers_->Alloc());
-  }
+  char* AllocBuffer() override { return static_cast<char*>(buffers_->Alloc()); }
   void FreeBuffer(char* buffer) override { buffers_->Free(buffer); }
 
   absl::Status Close() override {
@@ -137,8 +135,8 @@ absl::StatusOr<std::unique_ptr<ServerMemory>> CreateServerMemory(
   options.strategy = StrategyFromEnvironment();
   absl::StatusOr<poolkit::Pool*> buffers = poolkit::CreatePool(options);
   if (!buffers.ok()) return buffers.status();
-  return std::unique_ptr<ServerMemory>(new PoolkitMemory(*buffers,
-                                                         buffer_size));
+  return std::unique_ptr<ServerMemory>(
+      new PoolkitMemory(*buffers, buffer_size));
 }
 
 }  // namespace http_server

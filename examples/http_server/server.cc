@@ -54,14 +54,22 @@ absl::Status ErrnoStatus(const char* what) {
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -543,8 +551,8 @@ class Worker {
         UpstreamFailed(c);  // the response does not fit a buffer
         return;
       }
-      ssize_t n = recv(c->upstream_fd, c->out + c->out_length,
-                       size - c->out_length, 0);
+      ssize_t n =
+          recv(c->upstream_fd, c->out + c->out_length, size - c->out_length, 0);
       if (n > 0) {
         c->out_length += static_cast<std::size_t>(n);
         ResponseHead head;
@@ -644,8 +652,8 @@ absl::StatusOr<Listeners> Listeners::Open(const std::string& address, int port,
     bind_address.sin_port = htons(static_cast<std::uint16_t>(listeners.port_));
     if (bind(fd, reinterpret_cast<sockaddr*>(&bind_address),
              sizeof(bind_address)) != 0) {
-      return ErrnoStatus(absl::StrCat("bind ", address, ":", listeners.port_)
-                             .c_str());
+      return ErrnoStatus(
+          absl::StrCat("bind ", address, ":", listeners.port_).c_str());
     }
     if (listen(fd, 4096) != 0) return ErrnoStatus("listen");
     sockaddr_in bound{};
@@ -755,9 +763,8 @@ std::string Server::StatsJson() const {
       "\"handoffs\": %d, \"alloc_failures\": %d, \"bad_requests\": %d, "
       "\"upstream_errors\": %d}\n",
       options_.memory_name, options_.threads,
-      options_.handoff ? "true" : "false", static_cast<int>(getpid()),
-      accepted, closed, requests, handoffs, alloc_failures, bad,
-      upstream_errors);
+      options_.handoff ? "true" : "false", static_cast<int>(getpid()), accepted,
+      closed, requests, handoffs, alloc_failures, bad, upstream_errors);
 }
 
 }  // namespace http_server

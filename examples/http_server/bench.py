@@ -341,12 +341,14 @@ def format_svg(rows):
                "#d62728", "#ff7f0e", "#8c564b"]
     bar, gap, left, width = 9, 14, 300, 420
     height = 60 + sum(len(g[1]) * bar + gap for g in groups) + 30
-    most = max([r["requests_per_s"] for r in rows] + [1.0])
+    most = max([r.get("requests_per_s_max", r["requests_per_s"])
+                for r in rows] + [1.0])
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="10">' % (left + width + 160,
                                                         height),
            '<text x="10" y="18" font-size="13">example server under wrk: '
-           'requests/s (bar) per contender and configuration</text>']
+           'requests/s per contender and configuration (median; line: '
+           'slowest to fastest run)</text>']
     for i, name in enumerate(names):
         out.append('<rect x="%d" y="28" width="10" height="10" fill="%s"/>'
                    '<text x="%d" y="37">%s</text>' % (
@@ -361,8 +363,17 @@ def format_svg(rows):
             length = width * row["requests_per_s"] / most
             out.append('<rect x="%d" y="%d" width="%.1f" height="%d" '
                        'fill="%s"/>' % (left, y, length, bar - 1, colour))
+            end = length
+            if row.get("runs", 1) > 1:
+                # The spread of the repeats: a line from slowest to fastest.
+                low = width * row["requests_per_s_min"] / most
+                end = width * row["requests_per_s_max"] / most
+                out.append('<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" '
+                           'stroke="black"/>' % (left + low, left + end,
+                                                 y + bar / 2 - 0.5,
+                                                 y + bar / 2 - 0.5))
             out.append('<text x="%.1f" y="%d">%.0f</text>' % (
-                left + length + 3, y + bar - 2, row["requests_per_s"]))
+                left + end + 3, y + bar - 2, row["requests_per_s"]))
             y += bar
         y += gap
     out.append("</svg>")
@@ -380,13 +391,13 @@ def main():
     parser.add_argument("--server", required=True)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--duration", type=int, default=None,
-                        help="seconds of wrk per row (default 3, quick 1)")
+                        help="seconds of wrk per run (default 2, quick 1)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs per row, median kept (default 3, quick 1)")
     parser.add_argument("--contenders", default="",
                         help="comma-separated names to run (default all)")
-    parser.add_argument("--idle", type=float, default=2.5,
+    parser.add_argument("--idle", type=float, default=2.0,
                         help="seconds after the load before the last RSS "
                         "reading (poolkit returns spares within two release "
                         "intervals of 1 s)")
@@ -394,7 +405,7 @@ def main():
     parser.add_argument("--svg", default="http_server_bench.svg")
     args = parser.parse_args()
     if args.duration is None:
-        args.duration = 1 if args.quick else 3
+        args.duration = 1 if args.quick else 2
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     args.server = os.path.abspath(args.server)

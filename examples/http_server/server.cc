@@ -78,6 +78,28 @@ void SetNoDelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+enum class SendResult { kDone, kBlocked, kFailed };
+
+// Sends data[*sent, length) on a non-blocking socket, advancing *sent:
+// kDone once all is out, kBlocked when the socket is full (wait for
+// EPOLLOUT), kFailed on an error.
+SendResult SendAll(int fd, const char* data, std::size_t length,
+                   std::size_t* sent) {
+  while (*sent < length) {
+    ssize_t n = send(fd, data + *sent, length - *sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      *sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return SendResult::kBlocked;
+    }
+    return SendResult::kFailed;
+  }
+  return SendResult::kDone;
+}
+
 }  // namespace
 
 class Worker {
@@ -420,22 +442,17 @@ class Worker {
 
   void SendResponse(Connection* c) {
     const char* data = c->out != nullptr ? c->out : c->large_response.data();
-    while (c->out_sent < c->out_length) {
-      ssize_t n = send(c->fd, data + c->out_sent, c->out_length - c->out_sent,
-                       MSG_NOSIGNAL);
-      if (n > 0) {
-        c->out_sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    switch (SendAll(c->fd, data, c->out_length, &c->out_sent)) {
+      case SendResult::kDone:
+        FinishResponse(c);
+        return;
+      case SendResult::kBlocked:
         SetClientEvents(c, EPOLLOUT);
         return;
-      }
-      Close(c);
-      return;
+      case SendResult::kFailed:
+        Close(c);
+        return;
     }
-    FinishResponse(c);
   }
 
   // The response is out: its buffer goes back, the request leaves `in`, and
@@ -511,22 +528,17 @@ class Worker {
       }
       c->upstream_connecting = false;
     }
-    while (c->forwarded < c->request_bytes) {
-      ssize_t n = send(c->upstream_fd, c->in + c->forwarded,
-                       c->request_bytes - c->forwarded, MSG_NOSIGNAL);
-      if (n > 0) {
-        c->forwarded += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    switch (SendAll(c->upstream_fd, c->in, c->request_bytes, &c->forwarded)) {
+      case SendResult::kDone:
+        SetUpstreamEvents(c, EPOLLIN);
+        return;
+      case SendResult::kBlocked:
         SetUpstreamEvents(c, EPOLLOUT);
         return;
-      }
-      UpstreamFailed(c);
-      return;
+      case SendResult::kFailed:
+        UpstreamFailed(c);
+        return;
     }
-    SetUpstreamEvents(c, EPOLLIN);
   }
 
   void OnUpstreamEvent(Connection* c, std::uint32_t events) {

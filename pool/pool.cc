@@ -247,6 +247,14 @@ bool Pool::KeepsSpares() const {
          !debug_options_.uaf;
 }
 
+// Counts a slow path of this thread; every kReleaseTickMask + 1 of them, the
+// release rule looks at the clock.
+inline void Pool::TickReleaseClock(internal::ThreadState* ts) {
+  if (POOLKIT_PREDICT_FALSE((++tls_release_ticks & kReleaseTickMask) == 0)) {
+    MaybeReleaseSpares(ts);
+  }
+}
+
 FreeItem* Pool::EvictFront(FreeItem* list, std::uint32_t objects,
                            internal::ThreadState* ts) {
   const std::uint32_t home = HomeBucket(ts);
@@ -281,20 +289,15 @@ FreeItem* Pool::EvictFront(FreeItem* list, std::uint32_t objects,
     ReleaseClustersToOs(release, home);
     return list;
   }
-  if (POOLKIT_PREDICT_FALSE((++tls_release_ticks & kReleaseTickMask) == 0)) {
-    MaybeReleaseSpares(ts);
-  }
+  TickReleaseClock(ts);
   return list;
 }
 
 FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
   if (ts != nullptr) ts->Touch(*this);
-  if (POOLKIT_PREDICT_FALSE((++tls_release_ticks & kReleaseTickMask) == 0)) {
-    MaybeReleaseSpares(ts);
-  }
+  TickReleaseClock(ts);
   const std::uint32_t home = HomeBucket(ts);
-  std::uint32_t from = home;
-  FreeItem* cluster = shared_->Pop(home, &from);
+  FreeItem* cluster = shared_->Pop(home);
   if (cluster == nullptr) {
     *reused = false;
     return AllocFromOs(home);
@@ -331,13 +334,61 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
       left -= stashed;
     }
   }
-  shared_->NoteTaken(from, objects);
   if (rest != nullptr) {
     // No room for the rest here: it goes back as one cluster.
     SetClusterCount(rest, left);
     shared_->Push(home, rest, left);
   }
   return cluster;
+}
+
+// The stash's own paths: with objects of 2 MiB (a stash of one, clusters of
+// two), half of all pairs in a batch past the stash cross the shared cache,
+// and the general paths (EvictFront's cutting loop, TakeObject's cases for
+// thread caches and threads past their exit) cost 200 instructions a pair
+// (callgrind, `poolbench --patterns=batch --batch=1000 --sizes=2M
+// --contenders=xchg`). These know the stash's shape: it is empty on a refill
+// and full when it is sent on, so neither walks it.
+FreeItem* Pool::RefillStash(internal::LocalHead& head,
+                            internal::ThreadState* ts) {
+  ts->Touch(*this);
+  TickReleaseClock(ts);
+  const std::uint32_t home = HomeBucket(ts);
+  FreeItem* cluster = shared_->Pop(home);
+  if (cluster == nullptr) return AllocFromOs(home);
+  FreeItem* rest = cluster->next;
+  if (rest == nullptr) return cluster;
+  std::uint32_t left = ClusterCount(cluster) - 1;
+  cluster->next = nullptr;
+  const std::uint32_t capacity = stash_capacity();
+  if (left <= capacity) {
+    // The run is null-terminated and linked by next, as the stash is.
+    head.stash = rest;
+    internal::StoreStashed(head, left);
+    return cluster;
+  }
+  // A cluster bigger than the stash (pushed by a thread past its exit, or
+  // before the budget changed): the rest goes back whole.
+  std::uint32_t stashed = 0;
+  rest = internal::StashRun(head, rest, capacity, &stashed);
+  left -= stashed;
+  SetClusterCount(rest, left);
+  shared_->Push(home, rest, left);
+  return cluster;
+}
+
+void Pool::SendStashOn(internal::LocalHead& head, FreeItem* item,
+                       internal::ThreadState* ts) {
+  if (!KeepsSpares()) {
+    item->next = internal::TakeAllStashed(head);
+    EvictFront(item, UINT32_MAX, ts);
+    return;
+  }
+  const std::uint32_t objects = internal::LoadStashed(head) + 1;
+  item->next = internal::TakeAllStashed(head);
+  SetClusterCount(item, objects);
+  shared_->Push(HomeBucket(ts), item, objects);
+  TickReleaseClock(ts);
 }
 
 // ---------------------------------------------------------------------------
@@ -415,12 +466,10 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
                     shared_->Objects() - static_cast<std::int64_t>(minavail_));
   if (excess <= 0) return;
   FreeItem* release = nullptr;
-  std::uint32_t from = bucket;
   while (excess > 0) {
-    FreeItem* cluster = shared_->Pop(bucket, &from);
+    FreeItem* cluster = shared_->Pop(bucket);
     if (cluster == nullptr) break;
     const std::uint32_t n = ClusterCount(cluster);
-    shared_->NoteTaken(from, n);
     cluster->next_cluster = release;
     release = cluster;
     excess -= n;
@@ -438,8 +487,11 @@ void* Pool::AllocSlow() {
     // like the fast path through the thread pointer (a non-empty stash
     // implies the thread is set up). Measured with perf on hot 2 MiB pairs:
     // looking the ThreadState up first was a seventh of the pair.
-    FreeItem* item = internal::PopStashed(ThisThreadsHead());
+    internal::LocalHead& head = ThisThreadsHead();
+    FreeItem* item = internal::PopStashed(head);
     if (item != nullptr) return item;
+    internal::ThreadState* ts = internal::tls_thread_state;
+    if (ts != nullptr) return RefillStash(head, ts);
   }
   bool reused;
   return TakeObject(internal::ThreadState::Current(), &reused);
@@ -457,10 +509,13 @@ void Pool::FreeSlow(void* object) {
     // full stash leaves with this object as one cluster.
     internal::LocalHead& head = ThisThreadsHead();
     internal::ThreadState* ts = internal::tls_thread_state;
-    if (ts != nullptr && internal::PushStashed(head, item, stash_capacity)) {
+    if (ts != nullptr) {
+      if (!internal::PushStashed(head, item, stash_capacity)) {
+        SendStashOn(head, item, ts);
+      }
       return;
     }
-    if (ts == nullptr) ts = internal::ThreadState::Current();
+    ts = internal::ThreadState::Current();
     item->next = ts != nullptr ? internal::TakeAllStashed(head) : nullptr;
     EvictFront(item, UINT32_MAX, ts);
     return;
@@ -504,7 +559,6 @@ void Pool::Trim(std::size_t keep_spare) {
     while (clusters != nullptr) {
       FreeItem* next_cluster = clusters->next_cluster;
       const std::uint32_t n = ClusterCount(clusters);
-      shared_->NoteTaken(b, n);
       if (kept + n <= keep_spare) {
         kept += n;
         shared_->Push(b, clusters, n);

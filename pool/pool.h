@@ -198,6 +198,13 @@ class Pool {
   // `reused` says whether it came from the shared cache. nullptr on
   // failure (counted). `ts` may be null (a thread past its exit).
   internal::FreeItem* TakeObject(internal::ThreadState* ts, bool* reused);
+  // The stash path of a pool too big for the byte budget, for a thread that
+  // is set up: an empty stash refilled from one cluster (the first object is
+  // returned), and a full one sent on with `item` as one cluster.
+  internal::FreeItem* RefillStash(internal::LocalHead& head,
+                                  internal::ThreadState* ts);
+  void SendStashOn(internal::LocalHead& head, internal::FreeItem* item,
+                   internal::ThreadState* ts);
 
   // Debugging aids (pool_debug.cc), only for pools with debug_state_.
   void* AllocDebug(const void* caller);
@@ -233,6 +240,8 @@ class Pool {
   // The release rule, at most once per release interval (see pool.cc).
   // Returns true if it ran.
   bool MaybeReleaseSpares(internal::ThreadState* ts);
+  // Counts a slow path toward the next look at the release clock.
+  void TickReleaseClock(internal::ThreadState* ts);
   void ReleaseSpares(std::uint32_t bucket);
 
   // Objects out of the shared cache (with users or in thread caches).

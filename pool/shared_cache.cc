@@ -17,9 +17,8 @@ namespace {
 class NoSharedCache final : public SharedCache {
  public:
   bool Push(std::uint32_t, FreeItem*, std::uint32_t) override { return false; }
-  FreeItem* Pop(std::uint32_t, std::uint32_t*) override { return nullptr; }
+  FreeItem* Pop(std::uint32_t) override { return nullptr; }
   FreeItem* PopAll(std::uint32_t) override { return nullptr; }
-  void NoteTaken(std::uint32_t, std::uint32_t) override {}
   void ReleaseBarrier() override {}
   std::int64_t Objects() const override { return 0; }
   std::int64_t TakeLowWater() override { return 0; }
@@ -45,13 +44,12 @@ class ColdFirstSharedCache final : public SharedCache {
     }
     return true;
   }
-  FreeItem* Pop(std::uint32_t, std::uint32_t* from) override {
+  FreeItem* Pop(std::uint32_t) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (fifo_.empty()) return nullptr;
     FreeItem* item = fifo_.front();
     fifo_.pop_front();
     item->next = nullptr;
-    *from = 0;
     return item;
   }
   FreeItem* PopAll(std::uint32_t bucket) override {
@@ -68,7 +66,6 @@ class ColdFirstSharedCache final : public SharedCache {
     }
     return all;
   }
-  void NoteTaken(std::uint32_t, std::uint32_t) override {}
   void ReleaseBarrier() override {}
   std::int64_t Objects() const override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,7 +1,8 @@
 // Each shared-cache stack alone (pool/internal/*_stack.h): LIFO order of
-// clusters, clusters kept whole, PopAll, the empty cases, the xchg head's
-// BUSY state, the dwcas flush lock's reader/writer exclusion, and clusters
-// handed out at most once at a time (by address) under real concurrency.
+// clusters, clusters kept whole, PopAll, the empty cases, the counts, the xchg
+// head's BUSY state, the dwcas flush lock's reader/writer exclusion, and
+// clusters handed out at most once at a time (by address) under real
+// concurrency.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "pool/internal/dwcas_stack.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/spinlock_stack.h"
+#include "pool/internal/stack_counts.h"
 #include "pool/internal/xchg_stack.h"
 
 namespace poolkit::internal {
@@ -81,7 +83,8 @@ TYPED_TEST(StackTest, EmptyStackPopsNothing) {
 TYPED_TEST(StackTest, PopsClustersLastInFirstOutAndWhole) {
   TypeParam stack;
   Clusters clusters(4, 5);
-  for (int c = 0; c < clusters.size(); ++c) stack.Push(clusters[c]);
+  for (int c = 0; c < clusters.size(); ++c)
+    stack.Push(clusters[c], ClusterCount(clusters[c]));
   EXPECT_FALSE(stack.LooksEmpty());
   EXPECT_EQ(stack.PeekForTesting(), clusters[3]);
   for (int c = clusters.size() - 1; c >= 0; --c) {
@@ -98,10 +101,38 @@ TYPED_TEST(StackTest, PopsClustersLastInFirstOutAndWhole) {
   EXPECT_TRUE(stack.LooksEmpty());
 }
 
+// The stack's count follows every push and pop, and its low-water mark is
+// the fewest objects it held since the mark was last taken.
+TYPED_TEST(StackTest, CountsObjectsAndTheirLowWater) {
+  TypeParam stack;
+  Clusters clusters(4, 5);
+  EXPECT_EQ(stack.Objects(), 0);
+  for (int c = 0; c < clusters.size(); ++c) {
+    stack.Push(clusters[c], ClusterCount(clusters[c]));
+    EXPECT_EQ(stack.Objects(), 5 * (c + 1));
+  }
+  EXPECT_EQ(stack.TakeLowWater(), 0);  // it was empty a moment ago
+  FreeItem* a = stack.Pop();
+  FreeItem* b = stack.Pop();
+  EXPECT_EQ(stack.Objects(), 10);
+  stack.Push(b, ClusterCount(b));
+  stack.Push(a, ClusterCount(a));
+  EXPECT_EQ(stack.Objects(), 20);
+  EXPECT_EQ(stack.TakeLowWater(), 10);
+  // A new interval starts at what the stack holds.
+  EXPECT_EQ(stack.TakeLowWater(), 20);
+  stack.Pop();
+  FreeItem* all = stack.PopAll();
+  EXPECT_EQ(stack.Objects(), 0);
+  EXPECT_EQ(stack.TakeLowWater(), 0);
+  EXPECT_EQ(CountClusters(all), 15);
+}
+
 TYPED_TEST(StackTest, SingleObjectClustersToo) {
   TypeParam stack;
   Clusters clusters(3, 1);
-  for (int c = 0; c < clusters.size(); ++c) stack.Push(clusters[c]);
+  for (int c = 0; c < clusters.size(); ++c)
+    stack.Push(clusters[c], ClusterCount(clusters[c]));
   for (int c = clusters.size() - 1; c >= 0; --c) {
     FreeItem* popped = stack.Pop();
     ASSERT_EQ(popped, clusters[c]);
@@ -113,7 +144,8 @@ TYPED_TEST(StackTest, SingleObjectClustersToo) {
 TYPED_TEST(StackTest, PopAllTakesEveryClusterInOrderAndEmptiesTheStack) {
   TypeParam stack;
   Clusters clusters(6, 3);
-  for (int c = 0; c < clusters.size(); ++c) stack.Push(clusters[c]);
+  for (int c = 0; c < clusters.size(); ++c)
+    stack.Push(clusters[c], ClusterCount(clusters[c]));
   FreeItem* all = stack.PopAll();
   EXPECT_TRUE(stack.LooksEmpty());
   EXPECT_EQ(stack.Pop(), nullptr);
@@ -127,7 +159,7 @@ TYPED_TEST(StackTest, PopAllTakesEveryClusterInOrderAndEmptiesTheStack) {
   }
   EXPECT_EQ(expected, -1) << "clusters missing from PopAll";
   // The stack works again after it.
-  stack.Push(clusters[2]);
+  stack.Push(clusters[2], ClusterCount(clusters[2]));
   EXPECT_EQ(stack.Pop(), clusters[2]);
   EXPECT_EQ(stack.Pop(), nullptr);
 }
@@ -145,7 +177,7 @@ TYPED_TEST(StackTest, ConcurrentPopsHandOutEachClusterOnceAtATime) {
   std::vector<std::atomic<int>> owner(kClusters);
   for (int c = 0; c < kClusters; ++c) {
     owner[c].store(-1);
-    stack.Push(clusters[c]);
+    stack.Push(clusters[c], ClusterCount(clusters[c]));
   }
   std::atomic<int> double_hand_outs{0};
   std::atomic<int> torn_clusters{0};
@@ -170,14 +202,14 @@ TYPED_TEST(StackTest, ConcurrentPopsHandOutEachClusterOnceAtATime) {
         } else {
           while (!held.empty()) {
             owner[clusters.IndexOf(held.back())].store(-1);
-            stack.Push(held.back());
+            stack.Push(held.back(), ClusterCount(held.back()));
             held.pop_back();
           }
         }
       }
       for (FreeItem* cluster : held) {
         owner[clusters.IndexOf(cluster)].store(-1);
-        stack.Push(cluster);
+        stack.Push(cluster, ClusterCount(cluster));
       }
     });
   }
@@ -185,6 +217,9 @@ TYPED_TEST(StackTest, ConcurrentPopsHandOutEachClusterOnceAtATime) {
   EXPECT_EQ(double_hand_outs.load(), 0);
   EXPECT_EQ(torn_clusters.load(), 0);
   EXPECT_EQ(unknown.load(), 0);
+  // No count update was lost among the racing pushes and pops (a push
+  // counting outside xchg's lock, or a plain add in dwcas, fails here).
+  EXPECT_EQ(stack.Objects(), kClusters * 4);
   // Every cluster is back, exactly once.
   std::vector<int> seen(kClusters, 0);
   for (FreeItem* cluster = stack.PopAll(); cluster != nullptr;
@@ -215,8 +250,8 @@ bool BecomesTrueWithin(const std::atomic<bool>& flag,
 TEST(XchgStackTest, APopHoldsTheHeadBusyAndPushesWait) {
   XchgStack stack;
   Clusters clusters(3, 2);
-  stack.Push(clusters[0]);
-  stack.Push(clusters[1]);
+  stack.Push(clusters[0], ClusterCount(clusters[0]));
+  stack.Push(clusters[1], ClusterCount(clusters[1]));
   struct State {
     XchgStack* stack;
     FreeItem* to_push;
@@ -231,7 +266,7 @@ TEST(XchgStackTest, APopHoldsTheHeadBusyAndPushesWait) {
         s->stack->SetPopHookForTesting(nullptr, nullptr);  // once
         s->head_seen = s->stack->PeekForTesting();
         s->pusher = std::thread([s] {
-          s->stack->Push(s->to_push);
+          s->stack->Push(s->to_push, ClusterCount(s->to_push));
           s->pushed.store(true);
         });
         s->pushed_while_busy =
@@ -256,8 +291,8 @@ void CheckReleaseBarrierAgainstAPop(bool flush_lock, bool barrier_should_wait) {
   DwcasStack stack;
   stack.SetFlushLockForTesting(flush_lock);
   Clusters clusters(2, 2);
-  stack.Push(clusters[0]);
-  stack.Push(clusters[1]);
+  stack.Push(clusters[0], ClusterCount(clusters[0]));
+  stack.Push(clusters[1], ClusterCount(clusters[1]));
   struct State {
     DwcasStack* stack;
     bool expect_wait;
@@ -307,9 +342,9 @@ TEST(DwcasStackTest, AnAbaBetweenTheLinkReadAndTheCasMakesThePopRetry) {
   FreeItem* a = clusters[2];
   FreeItem* b = clusters[1];
   FreeItem* c = clusters[0];
-  stack.Push(c);
-  stack.Push(b);
-  stack.Push(a);
+  stack.Push(c, ClusterCount(c));
+  stack.Push(b, ClusterCount(b));
+  stack.Push(a, ClusterCount(a));
   struct State {
     DwcasStack* stack;
     FreeItem* held = nullptr;  // what the interfering pops kept
@@ -318,10 +353,10 @@ TEST(DwcasStackTest, AnAbaBetweenTheLinkReadAndTheCasMakesThePopRetry) {
   stack.SetPopAfterReadHookForTesting(
       [](void* arg, FreeItem*) {
         auto* s = static_cast<State*>(arg);
-        if (s->hook_calls++ != 0) return;    // interfere once
-        FreeItem* first = s->stack->Pop();   // a
-        FreeItem* second = s->stack->Pop();  // b
-        s->stack->Push(first);               // a again, over c
+        if (s->hook_calls++ != 0) return;            // interfere once
+        FreeItem* first = s->stack->Pop();           // a
+        FreeItem* second = s->stack->Pop();          // b
+        s->stack->Push(first, ClusterCount(first));  // a again, over c
         s->held = second;
       },
       &state);

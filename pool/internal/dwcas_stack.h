@@ -9,6 +9,7 @@
 #include "arch/word_pair.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/spin_lock.h"
+#include "pool/internal/stack_counts.h"
 #include "pool/internal/stack_words.h"
 
 namespace poolkit::internal {
@@ -41,7 +42,8 @@ class DwcasStack {
     return item->next_cluster;
   }
 
-  void Push(FreeItem* cluster) {
+  // Pushes a cluster of `objects` objects.
+  void Push(FreeItem* cluster, std::uint32_t objects) {
     arch::WordPair seen = {
         arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed),
         arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
@@ -52,6 +54,8 @@ class DwcasStack {
       // Pushes need no generation bump: ABA only hurts a removal.
       if (arch::CompareExchangePair(&top_, &seen, {ToWord(cluster), seen.hi},
                                     arch::MemoryOrder::kRelease)) {
+        // No lock to count under: a read-modify-write of its own.
+        counts_.AddShared(objects);
         return;
       }
     }
@@ -91,6 +95,8 @@ class DwcasStack {
       }
     }
     if (locked) flush_lock_.UnlockShared();
+    // The cluster is ours now: its count can be read outside the lock.
+    if (item != nullptr) counts_.TakeShared(ClusterCount(item));
     return item;
   }
 
@@ -104,8 +110,17 @@ class DwcasStack {
                                       arch::MemoryOrder::kAcquire)) {
     }
     flush_lock_.Unlock();
-    return ToItem(seen.lo);
+    // What we detached is ours: counted by walking it, since a push whose
+    // cluster is in it may not have added its count yet (exchanging the count
+    // for zero would then leave that push's count behind).
+    FreeItem* all = ToItem(seen.lo);
+    if (all != nullptr) counts_.TakeShared(CountClusters(all));
+    return all;
   }
+
+  // The objects in the stack and their low-water mark (StackCounts).
+  std::int64_t Objects() const { return counts_.Objects(); }
+  std::int64_t TakeLowWater() { return counts_.TakeLowWater(); }
 
   // Called before an object popped from this stack is returned to the OS
   // outside PopAll(): waits until no pop is between reading the head and
@@ -151,6 +166,7 @@ class DwcasStack {
   PopHook after_read_hook_ = nullptr;
   void* after_read_hook_arg_ = nullptr;
   bool flush_lock_enabled_ = true;
+  StackCounts counts_;
 };
 
 }  // namespace poolkit::internal

@@ -29,14 +29,11 @@ class SharedCache {
   virtual bool Push(std::uint32_t bucket, FreeItem* cluster,
                     std::uint32_t objects) = 0;
   // A whole cluster from bucket `home`, or failing that from another
-  // bucket; nullptr if every bucket looked empty. *from is the bucket it
-  // came from, for NoteTaken().
-  virtual FreeItem* Pop(std::uint32_t home, std::uint32_t* from) = 0;
+  // bucket; nullptr if every bucket looked empty. The cache's counts
+  // (Objects(), TakeLowWater()) follow every Push(), Pop() and PopAll().
+  virtual FreeItem* Pop(std::uint32_t home) = 0;
   // Every cluster of one bucket, linked by next_cluster.
   virtual FreeItem* PopAll(std::uint32_t bucket) = 0;
-  // After Pop() or PopAll(): `objects` objects left bucket `bucket`. (The
-  // caller counts them while it walks the cluster anyway.)
-  virtual void NoteTaken(std::uint32_t bucket, std::uint32_t objects) = 0;
 
   // Before objects that were ever in this cache go back to the OS: waits
   // until no pop can still read a link inside them. Once per batch of

@@ -7,6 +7,7 @@
 #include "arch/atomics.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/spin_lock.h"
+#include "pool/internal/stack_counts.h"
 #include "pool/internal/stack_words.h"
 #include "pool/internal/sync_atomics.h"
 
@@ -25,10 +26,12 @@ class BasicSpinlockStack {
 
   static constexpr const char* kName = "spinlock";
 
-  void Push(FreeItem* cluster) {
+  // Pushes a cluster of `objects` objects.
+  void Push(FreeItem* cluster, std::uint32_t objects) {
     lock_.Lock();
     cluster->next_cluster = ToItem(Head());
     SetHead(ToWord(cluster));
+    counts_.AddLocked(objects);
     lock_.Unlock();
   }
 
@@ -38,7 +41,10 @@ class BasicSpinlockStack {
     if (Head() == 0) return nullptr;
     lock_.Lock();
     FreeItem* item = ToItem(Head());
-    if (item != nullptr) SetHead(ToWord(item->next_cluster));
+    if (item != nullptr) {
+      SetHead(ToWord(item->next_cluster));
+      counts_.TakeLocked(ClusterCount(item));
+    }
     lock_.Unlock();
     return item;
   }
@@ -47,9 +53,14 @@ class BasicSpinlockStack {
     lock_.Lock();
     FreeItem* all = ToItem(Head());
     SetHead(0);
+    counts_.TakeAllLocked();
     lock_.Unlock();
     return all;
   }
+
+  // The objects in the stack and their low-water mark (StackCounts).
+  std::int64_t Objects() const { return counts_.Objects(); }
+  std::int64_t TakeLowWater() { return counts_.TakeLowWater(); }
 
   // Objects popped from this stack may go to the OS at any time.
   void ReleaseBarrier() {}
@@ -78,6 +89,7 @@ class BasicSpinlockStack {
 
   BasicSpinLock<Atomics> lock_;
   typename Atomics::Word head_;
+  StackCounts counts_;
 };
 
 using SpinlockStack = BasicSpinlockStack<NativeSyncAtomics>;

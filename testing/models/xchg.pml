@@ -7,12 +7,13 @@
  * Mirrors, side by side:
  *   xchg_lock      XchgStack::Lock
  *   stack_pop      XchgStack::Pop
- *   stack_push     XchgStack::Push
+ *   xchg_lock_for_push  XchgStack::LockForPush (BUSY even over an empty list)
+ *   stack_push     XchgStack::Push (under the lock, as a pop)
  *   stack_popall   XchgStack::PopAll
  *   release_to_os  Pool::ReleaseToOs (pool/pool.cc): free at once, no barrier
  *   flush, the threads, the invariant: workload.pml (Pool::Trim, ...)
- * Every spin loop of the C++ (Lock's reload while BUSY, Push's reload while
- * BUSY, failed CAS retries) is a real loop here, not a blocking wait, so
+ * Every spin loop of the C++ (Lock's and LockForPush's reloads while BUSY)
+ * is a real loop here, not a blocking wait, so
  * that a thread can spin forever if the scheduler never lets the BUSY holder
  * run: the progress check below is about exactly that.
  *
@@ -113,24 +114,41 @@ inline stack_pop(me, item) {
   fi
 }
 
-inline stack_push(me, c) {
-  seen = head;
+/* XchgStack::LockForPush: BUSY swapped into the head even over an empty
+ * list; r = what the head held (NIL or an object), now locked by us. */
+inline xchg_lock_for_push(me, r) {
   do
-  :: seen == BUSY -> seen = head      /* CpuRelax, reload */
-  :: else ->
-     write_next(me, c, seen);         /* cluster->next = seen */
-     atomic {                         /* CompareExchangeWord */
-       if
-       :: head == seen ->
-          head = c;
-          put(me, c);
-          printf("@@ T%d Push: n%d\n", me, c);
-          check_list();
-          break
-       :: else -> seen = head         /* the failed CAS returns the head */
-       fi
-     }
+  :: r = head;                        /* LoadWord */
+     if
+     :: r == BUSY -> skip             /* CpuRelax, reload */
+     :: else ->
+        atomic {                      /* ExchangeWord(&head_, kBusy) */
+          r = head;
+          head = BUSY;
+          if
+          :: r != BUSY -> locked_top = r
+          :: else
+          fi
+        };
+        if
+        :: r == BUSY -> skip          /* someone else holds it: CpuRelax */
+        :: else ->
+           printf("@@ T%d LockForPush: swapped BUSY into the head over n%d\n", me, r);
+           break
+        fi
+     fi
   od
+}
+
+inline stack_push(me, c) {
+  xchg_lock_for_push(me, seen);
+  write_next(me, c, seen);            /* cluster->next = seen, head BUSY */
+  atomic {                            /* StoreWord(&head_, cluster): unlock */
+    head = c;
+    put(me, c);
+    printf("@@ T%d Push: n%d\n", me, c);
+    check_list()
+  }
 }
 
 inline stack_popall(me, all) {

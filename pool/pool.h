@@ -287,9 +287,13 @@ class Pool {
   std::atomic<std::uint64_t> oom_gc_retries_{0};
   std::atomic<std::uint64_t> oom_gc_recovered_{0};
   // The release rule's state (written once per interval): when it next
-  // runs, and the need it last computed.
+  // runs, the need it last computed, and what the load had out in each of
+  // the last kNeedWindow intervals.
+  static constexpr std::uint32_t kNeedWindow = 4;
   std::atomic<std::int64_t> next_release_check_ns_{0};
   std::atomic<std::int64_t> need_{0};
+  std::atomic<std::uint32_t> need_intervals_{0};
+  std::atomic<std::int64_t> need_window_[kNeedWindow] = {};
 
   // Registry-owned (under the registry lock).
   int users_ = 1;

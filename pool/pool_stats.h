@@ -46,8 +46,9 @@ struct PoolStats {
   // Objects in the shared cache (allocated - used).
   std::int64_t shared_cached = 0;
   // How many objects the load needs, as the release rule last computed it
-  // (the most objects out of the shared cache at once over an interval, or
-  // the previous need less a quarter; see README "Release to the OS").
+  // (the most objects out of the shared cache at once over the last four
+  // intervals, or the previous need less a quarter; see README "Release to
+  // the OS").
   std::int64_t needed_avg = 0;
   // Alloc() calls that returned nullptr (limit reached or OS failure).
   std::uint64_t failed = 0;

@@ -1,10 +1,10 @@
 // No OS call in a steady state: for every strategy with a shared cache, each
 // steady pattern (hot, batches past the thread budget, cross-thread
-// hand-off, on 1, 2 and 8 threads) runs a warm-up and then a fixed number of
-// operations, and the pool's os_allocs / os_releases must not move while
-// the release rule runs interval after interval (the release clock is the
-// test's own and advances with the work, so the rule runs many times in
-// every measured phase).
+// hand-off, on 1, 2 and 8 threads) runs until the pool has settled (its OS
+// counters still for 8 release intervals, within a bound) and then for 10
+// intervals more, and the pool's os_allocs / os_releases must not move
+// while the release rule runs interval after interval (the release clock is
+// the test's own and advances with the work).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -57,24 +57,34 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
          std::to_string(c.threads) + "t_" + std::to_string(c.size) + "B";
 }
 
-// All threads meet here between warm-up and measurement; the last one in
-// runs `at_meeting` before anyone leaves.
-class Meeting {
+// A reusable meeting point: the last thread to arrive runs `at_meeting`
+// before anyone leaves (so that everybody leaves with its decision).
+class Barrier {
  public:
-  explicit Meeting(int threads) : threads_(threads) {}
+  explicit Barrier(int threads) : threads_(threads) {}
   template <typename F>
   void Arrive(F at_meeting) {
+    // Acquire/release: what the last thread wrote in at_meeting is seen by
+    // every thread that leaves this generation.
+    const int generation = generation_.load(std::memory_order_acquire);
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
       at_meeting();
-      open_.store(true, std::memory_order_release);
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.store(generation + 1, std::memory_order_release);
+      return;
     }
-    while (!open_.load(std::memory_order_acquire)) std::this_thread::yield();
+    while (generation_.load(std::memory_order_acquire) == generation) {
+      std::this_thread::yield();
+    }
+  }
+  void Arrive() {
+    Arrive([] {});
   }
 
  private:
   const int threads_;
   std::atomic<int> arrived_{0};
-  std::atomic<bool> open_{false};
+  std::atomic<int> generation_{0};
 };
 
 // A single-producer single-consumer ring for the cross pattern.
@@ -98,10 +108,11 @@ class Ring {
     return object;
   }
 
- private:
   // More than a batch: a producer fills its whole batch in before the
   // consumer starts (see the rounds below).
   static constexpr std::size_t kSlots = 1024;
+
+ private:
   void* slots_[kSlots] = {};
   std::atomic<std::size_t> head_{0};
   std::atomic<std::size_t> tail_{0};
@@ -134,54 +145,58 @@ TEST_P(SteadyStateTest, NoOsCallAfterWarmUp) {
   Pool* pool = *created;
   ASSERT_EQ(pool->thread_cacheable(), c.size * 8 <= kBudget);
 
-  // Four intervals: enough for the rule to settle on what the load needs.
-  const int warmup_rounds = 64;
-  // Not scaled down under qemu: the cross bound below needs the objects.
-  const int rounds = 100;
   const std::size_t batch = std::min<std::size_t>(1000, kBatchBytes / c.size);
+  // Settling: the load grows the pool to what it needs, and the release rule
+  // may give back an early excess; the pool has settled once its OS counters
+  // stood still for kQuietRounds rounds in a row (8 release intervals: more
+  // than the rule's window and the decay after it). No artificial warm-up
+  // size: an estimate of the peak either falls short (the pool then grows
+  // during the measurement) or overshoots (the rule then rightly releases
+  // the excess), and both were seen. A pattern that never settles (a rule
+  // that releases what the next peak needs again) fails the bound.
+  constexpr int kQuietRounds = 128;
+  constexpr int kMaxSettlingRounds = 4000;
+  // Then measured: 10 release intervals with the counters watched.
+  constexpr int kMeasuredRounds = 160;
+  struct Progress {
+    int round = 0;
+    int quiet = 0;
+    bool measuring = false;
+    bool settled_in_time = true;
+    bool done = false;
+    std::uint64_t last_calls = 0;
+    int settling_rounds = 0;
+  } progress;
   std::uint64_t allocs_before = 0;
   std::uint64_t releases_before = 0;
-  Meeting meeting(c.threads);
-  auto snapshot = [&] {
+  auto end_of_round = [&] {
     PoolStats stats = pool->Stats();
-    allocs_before = stats.os_allocs;
-    releases_before = stats.os_releases;
+    const std::uint64_t calls = stats.os_allocs + stats.os_releases;
+    ++progress.round;
+    if (progress.measuring) {
+      progress.done = progress.round >= kMeasuredRounds;
+      return;
+    }
+    progress.quiet = calls == progress.last_calls ? progress.quiet + 1 : 0;
+    progress.last_calls = calls;
+    if (progress.quiet >= kQuietRounds ||
+        progress.round >= kMaxSettlingRounds) {
+      progress.settled_in_time = progress.quiet >= kQuietRounds;
+      progress.settling_rounds = progress.round;
+      progress.measuring = true;
+      progress.round = 0;
+      allocs_before = stats.os_allocs;
+      releases_before = stats.os_releases;
+    }
   };
   std::atomic<bool> failed{false};
   std::vector<Ring> rings(static_cast<std::size_t>(c.threads / 2 + 1));
-
-  std::vector<std::unique_ptr<Meeting>> meetings;
-  for (int r = 0; r < warmup_rounds + rounds; ++r) {
-    meetings.push_back(std::make_unique<Meeting>(c.threads));
-  }
-  auto rounds_met = [&meetings](int r) -> Meeting& { return *meetings[r]; };
-  // The warm-up opens with the worst case, every thread at once: its batch
-  // (across threads: the batch in flight and a full consumer cache) plus a
-  // cluster left in its cache after a refill and one in the shared cache,
-  // and a full stash. After that no round can need an object more; and the
-  // rounds below move in step, so that their peak recurs and the rule's
-  // need stays at it. (Left to the scheduler, 8 threads on 2 CPUs line
-  // their peaks up only now and then, and how soon a pool reaches its
-  // steady size is then a matter of luck: see README.)
-  const std::size_t worst =
-      batch + (c.pattern == Pattern::kCross ? kBudget / c.size : 0) +
-      2 * pool->cluster_objects() + pool->stash_capacity();
-  Meeting peak(c.threads);
-  Meeting peak_done(c.threads);
+  Barrier mid_round(c.threads);
+  Barrier round_end(c.threads);
   auto body = [&](int index) {
     std::vector<void*> objects;
-    objects.reserve(std::max(batch, worst));
-    // Across threads only producers allocate (consumers free what they get).
-    const bool allocates = c.pattern != Pattern::kCross || index % 2 == 0;
-    for (std::size_t i = 0; allocates && i < worst; ++i) {
-      objects.push_back(pool->Alloc());
-    }
-    peak.Arrive([] {});
-    for (void* object : objects) pool->Free(object);
-    objects.clear();
-    peak_done.Arrive([] {});
-    for (int round = 0; round < warmup_rounds + rounds; ++round) {
-      if (round == warmup_rounds) meeting.Arrive(snapshot);
+    objects.reserve(batch);
+    while (!progress.done) {
       switch (c.pattern) {
         case Pattern::kHot:
           for (int i = 0; i < 1000; ++i) {
@@ -195,14 +210,14 @@ TEST_P(SteadyStateTest, NoOsCallAfterWarmUp) {
             objects.push_back(pool->Alloc());
             if (objects.back() == nullptr) failed = true;
           }
-          if (c.threads > 1) rounds_met(round).Arrive([] {});
+          if (c.threads > 1) mid_round.Arrive();
           for (void* object : objects) pool->Free(object);
           objects.clear();
           break;
         case Pattern::kCross: {
           // Bursts: each producer hands its batch over, then its consumer
-          // frees it, every pair in step, so the in-flight peak recurs in
-          // every round.
+          // frees it while the producer goes on with the next, every pair in
+          // step.
           Ring& ring = rings[static_cast<std::size_t>(index / 2)];
           if (index % 2 == 0) {
             for (std::size_t i = 0; i < batch; ++i) {
@@ -211,7 +226,7 @@ TEST_P(SteadyStateTest, NoOsCallAfterWarmUp) {
               ring.Push(object);
             }
           }
-          rounds_met(round).Arrive([] {});
+          mid_round.Arrive();
           if (index % 2 == 1) {
             for (std::size_t i = 0; i < batch; ++i) pool->Free(ring.Pop());
           }
@@ -219,6 +234,7 @@ TEST_P(SteadyStateTest, NoOsCallAfterWarmUp) {
         }
       }
       Tick(c.threads);
+      round_end.Arrive(end_of_round);
     }
   };
   std::vector<std::thread> threads;
@@ -226,27 +242,32 @@ TEST_P(SteadyStateTest, NoOsCallAfterWarmUp) {
   for (std::thread& thread : threads) thread.join();
   ASSERT_FALSE(failed.load());
 
+  EXPECT_TRUE(progress.settled_in_time) << "the OS counters still moved after "
+                                        << kMaxSettlingRounds << " rounds";
   PoolStats after = pool->Stats();
-  if (c.pattern != Pattern::kCross) {
-    EXPECT_EQ(after.os_allocs, allocs_before)
-        << "allocated " << after.allocated;
-    EXPECT_EQ(after.os_releases, releases_before)
-        << "allocated " << after.allocated;
+  // Never a release: the rule gives back nothing the load still uses.
+  EXPECT_EQ(after.os_releases, releases_before)
+      << "allocated " << after.allocated << " after "
+      << progress.settling_rounds << " rounds of settling";
+  const std::uint64_t grown = after.os_allocs - allocs_before;
+  if (c.threads > 2) {
+    // With 8 threads on 2 CPUs, what the load needs at its peak depends on
+    // the scheduler: how far a producer gets ahead of a descheduled
+    // consumer, and how many objects sit in the leftover of a thread's last
+    // refill when all threads peak at once. A new record needs objects the
+    // pool never held: growth to a new peak, not churn (which would show as
+    // releases above). Seen after settling: 1-51 objects (batches of 64 B,
+    // cross-thread 64 B and 2 KiB) in some runs. The bound: one cluster and
+    // a stash per thread, which a leak (objects lost, so taken anew) goes past
+    // sooner or later.
+    const std::uint64_t bound =
+        static_cast<std::uint64_t>(c.threads) *
+        (pool->cluster_objects() + pool->stash_capacity());
+    EXPECT_LE(grown, bound)
+        << "objects allocated after settling, of " << after.allocated;
   } else {
-    // Across threads the target (none) is not met yet: which bucket a
-    // consumer's evictions land in and which producer finds them is the
-    // scheduler's choice, and now and then the rule releases a few clusters
-    // that a later round needs again (seen in about 1 run in 3 with 4
-    // pairs, mostly with 64 KiB objects, whose batches are 32; under qemu,
-    // with a quarter of the rounds, up to 1 call per 100 objects). What
-    // holds everywhere: at most one OS call per 25 objects handed over (no
-    // shared cache at all would make two per object).
-    const std::uint64_t calls = (after.os_allocs - allocs_before) +
-                                (after.os_releases - releases_before);
-    const std::uint64_t handed_over =
-        static_cast<std::uint64_t>(rounds) * batch * (c.threads / 2);
-    EXPECT_LE(calls * 25, handed_over)
-        << calls << " OS calls for " << handed_over << " objects";
+    EXPECT_EQ(grown, 0u) << "allocated " << after.allocated << " after "
+                         << progress.settling_rounds << " rounds of settling";
   }
   EXPECT_EQ(after.in_use, 0);
   pool->Flush();

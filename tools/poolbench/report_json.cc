@@ -295,6 +295,10 @@ std::string FormatJson(const Report& report) {
       if (summary.median_os_calls >= 0) {
         entry.Double("os_calls_per_op", summary.median_os_calls);
       }
+      if (cell.settling_windows > 0) {
+        entry.Int("settling_windows", cell.settling_windows);
+        entry.Bool("settled", cell.settled);
+      }
       MemoryFields(&entry, cell);
       entry.Close();
       entries.push_back(out);

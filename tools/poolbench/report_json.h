@@ -16,6 +16,8 @@
 //      times in ns per operation; extra fields pattern, contender,
 //      object_size, batch_size and objects_per_batch (batch), spread_min,
 //      spread_max, ratio_to_best_poolkit, os_calls_per_op (poolkit, simple),
+//      settling_windows and settled (poolkit strategies with spares, on the
+//      aggregate: untimed windows before the repeats, see driver.cc),
 //      rss_baseline_mib, rss_peak_mib, rss_final_mib, release_ms,
 //      items_per_second]}
 //

@@ -216,8 +216,13 @@ std::string OsCallSection(const Report& report) {
       const Cell* cell = scenario.Find(id);
       double calls =
           cell != nullptr && cell->ok() ? Summarize(*cell).median_os_calls : -1;
-      row.push_back(calls < 0 ? Absent(report, scenario, id)
-                              : absl::StrFormat("%.3g", calls));
+      // A pool that had not settled (an OS call in every one of its
+      // settling windows) is marked: its repeats still saw it grow.
+      const bool unsettled = cell != nullptr && cell->ok() &&
+                             cell->settling_windows > 0 && !cell->settled;
+      row.push_back(
+          calls < 0 ? Absent(report, scenario, id)
+                    : absl::StrFormat("%.3g%s", calls, unsettled ? " *" : ""));
     }
     table.AddRow(row);
   }
@@ -225,8 +230,10 @@ std::string OsCallSection(const Report& report) {
   return "\nOS allocator calls per operation, median (poolkit: "
          "Stats().os_allocs + os_releases;\nsimple: mallocs when its "
          "prefilled list ran empty); 0 = the steady state never reaches "
-         "malloc\n" +
-         table.Render();
+         "malloc.\npoolkit's pools (but none's) first ran each scenario "
+         "untimed until one window had no OS call\n(at most " +
+         absl::StrCat(kMaxSettlingWindows) +
+         "); * = not settled within them\n" + table.Render();
 }
 
 }  // namespace

@@ -34,11 +34,20 @@ struct ContenderReport {
   std::string problem;
 };
 
+// Untimed windows a poolkit pool may take to settle before its repeats
+// (driver.cc, Settle()).
+inline constexpr int kMaxSettlingWindows = 10;
+
 // One contender in one scenario.
 struct Cell {
   ContenderId contender = ContenderId::kGlibc;
   // One per repeat (spike: per cycle).
   std::vector<TimedResult> samples;
+  // poolkit strategies that keep spares: untimed windows run before the
+  // repeats until one had no OS call (at most kMaxSettlingWindows), and
+  // whether the last one had none. See driver.cc.
+  int settling_windows = 0;
+  bool settled = false;
   // Spike only.
   bool has_memory = false;
   double rss_baseline_mib = 0;

@@ -449,7 +449,7 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
   // batch ahead of its consumer) keeps what its peak needs, and a spike N
   // times the need is forgotten in about kNeedWindow + log(N)/log(4/3)
   // intervals. (With the decay alone, a peak had to recur within two
-  // intervals: a burst every third interval lost 44% of its objects to the
+  // intervals: a burst every third interval lost 30% of its objects to the
   // OS before each next burst took them back, 13520 OS allocations in 24
   // intervals for a 4000-object burst; release_to_os_test's
   // ABurstEveryThirdIntervalKeepsItsMemory.)

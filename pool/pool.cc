@@ -303,8 +303,8 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
     return AllocFromOs(home);
   }
   *reused = true;
-  // The first object is the caller's; the rest go to the thread's cache
-  // (or stash).
+  // The first object is the caller's; the rest go to the thread's cache.
+  // (Pools with a stash refill it in RefillStash.)
   const std::uint32_t objects = ClusterCount(cluster);
   FreeItem* rest = cluster->next;
   cluster->next = nullptr;
@@ -327,11 +327,6 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
       ts->NoteRefill(*this, bytes);
       rest = nullptr;
       left = 0;
-    } else if (stash_capacity() != 0) {
-      std::uint32_t stashed = 0;
-      rest = internal::StashRun(internal::tls_local_heads[slot_], rest,
-                                stash_capacity(), &stashed);
-      left -= stashed;
     }
   }
   if (rest != nullptr) {
@@ -504,7 +499,9 @@ void* Pool::AllocSlow() {
     FreeItem* item = internal::PopStashed(head);
     if (item != nullptr) return item;
     internal::ThreadState* ts = internal::tls_thread_state;
+    if (ts == nullptr) ts = internal::ThreadState::Current();
     if (ts != nullptr) return RefillStash(head, ts);
+    // A thread past its exit: no stash, one object from TakeObject.
   }
   bool reused;
   return TakeObject(internal::ThreadState::Current(), &reused);

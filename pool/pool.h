@@ -194,7 +194,8 @@ class Pool {
   POOLKIT_NOINLINE void FreeSlow(void* object);
   void ZeroObject(void* object);
   // An object from the shared cache or the OS; a refill also fills the
-  // calling thread's cache (or stash) with the rest of the cluster.
+  // calling thread's cache with the rest of the cluster (a pool with a
+  // stash refills it in RefillStash instead).
   // `reused` says whether it came from the shared cache. nullptr on
   // failure (counted). `ts` may be null (a thread past its exit).
   internal::FreeItem* TakeObject(internal::ThreadState* ts, bool* reused);

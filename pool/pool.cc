@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "debug/guarded_objects.h"
+#include "debug/report.h"
+#include "pool/internal/page_map.h"
 #include "pool/internal/pool_debug.h"
 #include "pool/internal/registry.h"
 #include "pool/internal/release_clock.h"
@@ -86,8 +89,7 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
       flags_(options.flags),
       minavail_(options.minavail),
       limit_(options.limit),
-      allocator_(options.allocator != nullptr ? options.allocator
-                                              : &MallocAllocator()),
+      allocator_(internal::AllocatorOf(options)),
       name_(options.name),
       debug_options_(options.debug),
       requested_size_sum_(options.object_size) {
@@ -95,6 +97,11 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
   shared_ = internal::MakeSharedCache(options.strategy, buckets,
                                       options.debug.cold_first);
   os_counters_.reset(new OsCounters[buckets]);
+  span_backed_ = allocator_ == nullptr && !options.debug.Guarded();
+  backing_ = allocator_ != nullptr
+                 ? internal::MakeAllocatorBacking(allocator_)
+                 : internal::MakeSpanBacking(
+                       this, (options.flags & kPoolHugePages) != 0);
   bucket_mask_ = buckets - 1;
   if (options.debug.AnyObjectAid()) {
     debug_state_ =
@@ -158,32 +165,51 @@ void Pool::ZeroObject(void* object) { std::memset(object, 0, object_size()); }
 // ---------------------------------------------------------------------------
 // The OS side.
 
-FreeItem* Pool::AllocFromOs(std::uint32_t bucket) {
+std::uint32_t Pool::CarveCount() const {
+  return span_backed_ && debug_state_ == nullptr ? cluster_objects() : 1;
+}
+
+FreeItem* Pool::AllocFromOs(std::uint32_t bucket, std::uint32_t want) {
   // Reserve first, so that racing threads cannot overshoot the limit.
   // Acquire: pairs with the registry's release when it finishes growing
   // the pool (size_, charge_), see Registry::Create.
-  std::int64_t before = allocated_.fetch_add(1, std::memory_order_acquire);
+  std::int64_t before = allocated_.fetch_add(want, std::memory_order_acquire);
   while (POOLKIT_PREDICT_FALSE(before < 0)) {
     // The registry is growing this never-used pool: wait for the new size.
-    allocated_.fetch_sub(1, std::memory_order_relaxed);
+    allocated_.fetch_sub(want, std::memory_order_relaxed);
     while (allocated_.load(std::memory_order_relaxed) < 0)
       std::this_thread::yield();
-    before = allocated_.fetch_add(1, std::memory_order_acquire);
+    before = allocated_.fetch_add(want, std::memory_order_acquire);
   }
-  if (limit_ != 0 && before >= static_cast<std::int64_t>(limit_)) {
-    allocated_.fetch_sub(1, std::memory_order_relaxed);
-    limit_failures_.fetch_add(1, std::memory_order_relaxed);
-    failed_.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+  if (limit_ != 0 && before + static_cast<std::int64_t>(want) >
+                         static_cast<std::int64_t>(limit_)) {
+    // At the limit: what room is left, if any (a cluster may be cut short).
+    const std::int64_t room = static_cast<std::int64_t>(limit_) - before;
+    if (room <= 0) {
+      allocated_.fetch_sub(want, std::memory_order_relaxed);
+      limit_failures_.fetch_add(1, std::memory_order_relaxed);
+      failed_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    allocated_.fetch_sub(want - room, std::memory_order_relaxed);
+    want = static_cast<std::uint32_t>(room);
   }
-  // Outside any lock (seed 004): the allocator, and the first touch of a
-  // fresh page, may be slow; no other thread waits for us here.
-  void* object = debug_options_.Guarded()
-                     ? debug::AllocateGuarded(object_size(), alignment_, this,
-                                              name_.c_str())
-                     : allocator_->Allocate(AllocationSize(), alignment_);
-  if (object == nullptr && !debug_options_.Guarded() &&
-      !internal::InsideRegistry()) {
+  // Outside any lock but the backing's own (seed 004): mmap, malloc and the
+  // first touch of a fresh page may be slow; no shared-cache user waits.
+  FreeItem* objects = nullptr;
+  std::uint32_t got = 0;
+  auto allocate = [&] {
+    if (debug_options_.Guarded()) {
+      objects = static_cast<FreeItem*>(debug::AllocateGuarded(
+          object_size(), alignment_, this, name_.c_str()));
+      if (objects != nullptr) objects->next = nullptr;
+      got = objects != nullptr ? 1 : 0;
+    } else {
+      got = backing_->Allocate(AllocationSize(), alignment_, want, &objects);
+    }
+  };
+  allocate();
+  if (got == 0 && !debug_options_.Guarded() && !internal::InsideRegistry()) {
     // Seed 002: before giving up, every pool returns its spare objects to
     // the OS once, and the call is tried again; memory another pool holds
     // spare may be what this one needs (a process-wide budget, a container
@@ -191,33 +217,18 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket) {
     // that Gc() takes.
     oom_gc_retries_.fetch_add(1, std::memory_order_relaxed);
     internal::Registry::Global().TrimAll();
-    object = allocator_->Allocate(AllocationSize(), alignment_);
-    if (object != nullptr) {
-      oom_gc_recovered_.fetch_add(1, std::memory_order_relaxed);
-    }
+    allocate();
+    if (got != 0) oom_gc_recovered_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (object == nullptr) {
+  if (got < want) allocated_.fetch_sub(want - got, std::memory_order_relaxed);
+  if (got == 0) {
     // A failed call is counted in `failed`, not as an OS allocation.
-    allocated_.fetch_sub(1, std::memory_order_relaxed);
     failed_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
-  os_counters_[bucket].allocs.fetch_add(1, std::memory_order_relaxed);
-  return static_cast<FreeItem*>(object);
-}
-
-void Pool::ReleaseToOs(FreeItem* object, std::uint32_t bucket) {
-  if (debug_options_.Guarded()) {
-    debug::ReleaseGuarded(object, debug_options_.quarantine);
-  } else {
-    allocator_->Deallocate(object, AllocationSize(), alignment_);
-  }
-  os_counters_[bucket].releases.fetch_add(1, std::memory_order_relaxed);
-  // Last access to the pool on this path: once a destroyed pool's count
-  // reaches zero another thread may free it (Registry::ReapIfDrained, which
-  // loads it with acquire). Release orders our earlier writes to the pool
-  // before that.
-  allocated_.fetch_sub(1, std::memory_order_release);
+  os_counters_[bucket].allocs.fetch_add(got, std::memory_order_relaxed);
+  SetClusterCount(objects, got);
+  return objects;
 }
 
 void Pool::ReleaseClustersToOs(FreeItem* clusters, std::uint32_t bucket) {
@@ -225,17 +236,30 @@ void Pool::ReleaseClustersToOs(FreeItem* clusters, std::uint32_t bucket) {
   // The objects may have come from a stack another thread is popping right
   // now, about to read a link inside one of them (dwcas, see DwcasStack):
   // one barrier for the whole batch (pops that start after it cannot reach
-  // objects that have left the cache).
+  // objects that have left the cache). Spans rely on it too: a span is
+  // unmapped when its last object comes back here.
   shared_->ReleaseBarrier();
+  std::uint32_t released = 0;
   while (clusters != nullptr) {
     FreeItem* next_cluster = clusters->next_cluster;
-    for (FreeItem* item = clusters; item != nullptr;) {
-      FreeItem* next = item->next;
-      ReleaseToOs(item, bucket);
-      item = next;
+    if (debug_options_.Guarded()) {
+      for (FreeItem* item = clusters; item != nullptr;) {
+        FreeItem* next = item->next;
+        debug::ReleaseGuarded(item, debug_options_.quarantine);
+        item = next;
+        ++released;
+      }
+    } else {
+      released += backing_->Deallocate(AllocationSize(), alignment_, clusters);
     }
     clusters = next_cluster;
   }
+  os_counters_[bucket].releases.fetch_add(released, std::memory_order_relaxed);
+  // Last access to the pool on this path: once a destroyed pool's count
+  // reaches zero another thread may free it (Registry::ReapIfDrained, which
+  // loads it with acquire). Release orders our earlier writes to the pool
+  // (and its backing) before that.
+  allocated_.fetch_sub(released, std::memory_order_release);
 }
 
 // ---------------------------------------------------------------------------
@@ -298,11 +322,12 @@ FreeItem* Pool::TakeObject(internal::ThreadState* ts, bool* reused) {
   TickReleaseClock(ts);
   const std::uint32_t home = HomeBucket(ts);
   FreeItem* cluster = shared_->Pop(home);
+  *reused = cluster != nullptr;
   if (cluster == nullptr) {
-    *reused = false;
-    return AllocFromOs(home);
+    // A refill from the backing: a whole cluster where it carves one.
+    cluster = AllocFromOs(home, CarveCount());
+    if (cluster == nullptr) return nullptr;
   }
-  *reused = true;
   // The first object is the caller's; the rest go to the thread's cache.
   // (Pools with a stash refill it in RefillStash.)
   const std::uint32_t objects = ClusterCount(cluster);
@@ -350,7 +375,8 @@ FreeItem* Pool::RefillStash(internal::LocalHead& head,
   TickReleaseClock(ts);
   const std::uint32_t home = HomeBucket(ts);
   FreeItem* cluster = shared_->Pop(home);
-  if (cluster == nullptr) return AllocFromOs(home);
+  if (cluster == nullptr) cluster = AllocFromOs(home, CarveCount());
+  if (cluster == nullptr) return nullptr;
   FreeItem* rest = cluster->next;
   if (rest == nullptr) return cluster;
   std::uint32_t left = ClusterCount(cluster) - 1;
@@ -514,6 +540,7 @@ void Pool::FreeSlow(void* object) {
   FreeItem* item = static_cast<FreeItem*>(object);
   const std::uint32_t stash_capacity = this->stash_capacity();
   if (stash_capacity != 0) {
+    CheckOwner(object);
     // Too big for the byte budget (never a pool with debugging aids): into
     // the stash if the thread is set up (its exit hands the stash back); a
     // full stash leaves with this object as one cluster.
@@ -534,6 +561,7 @@ void Pool::FreeSlow(void* object) {
     FreeDebug(object, __builtin_return_address(0));
     return;
   }
+  CheckOwner(object);
   internal::ThreadState* ts = internal::ThreadState::Current();
   if (ts == nullptr || !thread_cacheable()) {
     item->next = nullptr;
@@ -547,6 +575,31 @@ void Pool::FreeSlow(void* object) {
   internal::tls_cache_bytes_left -= charge_.load(std::memory_order_relaxed);
   ts->Touch(*this);
   ts->Evict(*this);
+}
+
+void Pool::CheckOwner(const void* object) const {
+  // Two dependent loads (PageMap): cheap beside a slow path, and the one
+  // place a release build sees objects of another pool before they reach
+  // the backing (the fast path stays without a check).
+  const Pool* owner = internal::PageMap::PoolAt(object);
+  if (POOLKIT_PREDICT_FALSE(owner != this) &&
+      (owner != nullptr || span_backed_)) {
+    char detail[96];
+    if (owner != nullptr) {
+      std::snprintf(detail, sizeof(detail), "the object belongs to pool '%s'",
+                    owner->name_.c_str());
+    } else {
+      std::snprintf(detail, sizeof(detail),
+                    "no span of any pool holds this address");
+    }
+    debug::FaultReport report;
+    report.fault = "free to the wrong pool";
+    report.pool = name_.c_str();
+    report.object = object;
+    report.object_size = object_size();
+    report.detail = detail;
+    debug::ReportFaultAndAbort(report);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -580,6 +633,8 @@ void Pool::Trim(std::size_t keep_spare) {
     }
   }
   ReleaseClustersToOs(release, 0);
+  // Trim is the explicit call: the empty span kept for reuse goes too.
+  if (kept == 0) backing_->ReleaseUnused();
 }
 
 std::int64_t Pool::UsedTotal() const {
@@ -624,7 +679,14 @@ PoolStats Pool::CounterStats() const {
   stats.minavail = minavail_;
   stats.limit = limit_;
   stats.thread_cacheable = thread_cacheable();
-  stats.allocator = allocator_->Name();
+  stats.allocator = debug_options_.Guarded() ? "guarded" : backing_->Name();
+  const internal::BackingStats backing = backing_->Stats();
+  stats.spans = backing.spans;
+  stats.span_bytes = backing.span_bytes;
+  stats.objects_per_span = backing.objects_per_span;
+  stats.mapped_bytes = backing.mapped_bytes;
+  stats.span_maps = backing.maps;
+  stats.span_unmaps = backing.unmaps;
   stats.allocated = allocated_.load(std::memory_order_relaxed);
   stats.allocated_bytes =
       stats.allocated * static_cast<std::int64_t>(object_size());

@@ -28,6 +28,7 @@
 #include "arch/owned_counter.h"
 #include "debug/debug_options.h"
 #include "debug/object_tag.h"
+#include "pool/internal/backing.h"
 #include "pool/internal/free_item.h"
 #include "pool/internal/thread_cache.h"
 #include "pool/pool_options.h"
@@ -49,6 +50,7 @@
 namespace poolkit {
 
 namespace internal {
+class ObjectLookup;
 class Registry;
 class SharedCache;
 class ThreadState;
@@ -143,6 +145,7 @@ class Pool {
   }
 
  private:
+  friend class internal::ObjectLookup;
   friend class internal::Registry;
   friend class internal::ThreadState;
   friend struct internal::PoolTestPeer;
@@ -221,13 +224,23 @@ class Pool {
 
   std::uint32_t HomeBucket(const internal::ThreadState* ts) const;
 
-  // From / to the OS allocator, with accounting. ReleaseToOs() needs the
-  // shared cache's ReleaseBarrier() first if the objects were ever in it.
-  internal::FreeItem* AllocFromOs(std::uint32_t bucket);
-  void ReleaseToOs(internal::FreeItem* object, std::uint32_t bucket);
+  // From / to the backing, with accounting. AllocFromOs() returns up to
+  // `want` objects as one cluster (linked by next, counted), or nullptr
+  // (counted in `failed`).
+  internal::FreeItem* AllocFromOs(std::uint32_t bucket, std::uint32_t want);
+  // Objects one refill takes from the backing: a whole cluster from spans
+  // (one lock for all of them), one from an allocator (a call each), one
+  // for pools with debugging aids (whose checks expect every object in the
+  // shared cache to have been freed).
+  std::uint32_t CarveCount() const;
   // Every object of a list of clusters (linked by next_cluster, each a
-  // null-terminated run), after one barrier.
+  // null-terminated run) back to the backing, after one barrier: the
+  // objects may have been in the shared cache.
   void ReleaseClustersToOs(internal::FreeItem* clusters, std::uint32_t bucket);
+  // Release-mode check on the slow free path: aborts, naming both pools,
+  // if `object` lies in another pool's span, or in none while this pool
+  // is span-backed.
+  void CheckOwner(const void* object) const;
 
   // Sends the first `objects` objects of a list (linked by next) that leave
   // a thread cache or a user to the shared cache, in clusters; returns the
@@ -270,10 +283,15 @@ class Pool {
   const std::uint32_t flags_;
   const std::size_t minavail_;
   const std::size_t limit_;
+  // The caller's allocator or MallocAllocator(); nullptr for spans.
   ObjectAllocator* const allocator_;
   const std::string name_;
 
   std::unique_ptr<internal::SharedCache> shared_;
+  std::unique_ptr<internal::Backing> backing_;
+  // Objects come from spans (PageMap knows them); false for guarded pools,
+  // whose objects map themselves.
+  bool span_backed_ = false;
   std::unique_ptr<OsCounters[]> os_counters_;
   std::uint32_t bucket_mask_ = 0;
   // The debugging aids in force (normalised), and the state of those that

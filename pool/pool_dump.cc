@@ -16,6 +16,7 @@ std::string FlagNames(std::uint32_t flags) {
   std::string names;
   if (flags & kPoolShared) names += "shared";
   if (flags & kPoolExact) names += names.empty() ? "exact" : ",exact";
+  if (flags & kPoolHugePages) names += names.empty() ? "huge" : ",huge";
   return names.empty() ? "-" : names;
 }
 
@@ -58,6 +59,11 @@ std::string FormatPoolsText(const std::vector<PoolStats>& pools) {
     for (const std::string& alias : s.aliases) {
       out += absl::StrFormat("  (merged: %s)\n", alias);
     }
+    if (s.spans != 0) {
+      out += absl::StrFormat(
+          "  (spans: %d of %d bytes, %d objects each, %d bytes mapped)\n",
+          s.spans, s.span_bytes, s.objects_per_span, s.mapped_bytes);
+    }
     if (!s.debug.empty()) {
       out += absl::StrFormat("  (debug: %s; %d injected failures)\n", s.debug,
                              s.injected_failures);
@@ -89,6 +95,8 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"shared_cached\": %d, \"needed_avg\": %d, \"failed\": %d, "
         "\"limit_failures\": %d, \"oom_gc_retries\": %d, "
         "\"oom_gc_recovered\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
+        "\"spans\": %d, \"span_bytes\": %d, \"objects_per_span\": %d, "
+        "\"mapped_bytes\": %d, \"span_maps\": %d, \"span_unmaps\": %d, "
         "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.limit,
@@ -96,7 +104,8 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         s.allocated, s.allocated_bytes, s.used, s.in_use, s.thread_cached,
         s.shared_cached, s.needed_avg, s.failed, s.limit_failures,
         s.oom_gc_retries, s.oom_gc_recovered, s.os_allocs, s.os_releases,
-        JsonString(s.debug), s.injected_failures);
+        s.spans, s.span_bytes, s.objects_per_span, s.mapped_bytes, s.span_maps,
+        s.span_unmaps, JsonString(s.debug), s.injected_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

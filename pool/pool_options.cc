@@ -31,6 +31,26 @@ bool ParseStrategy(std::string_view name, SharedCacheStrategy* strategy) {
   return false;
 }
 
+std::string_view BackingName(PoolBacking backing) {
+  switch (backing) {
+    case PoolBacking::kSpans:
+      return "spans";
+    case PoolBacking::kMalloc:
+      return "malloc";
+  }
+  return "invalid";
+}
+
+bool ParseBacking(std::string_view name, PoolBacking* backing) {
+  for (PoolBacking candidate : {PoolBacking::kSpans, PoolBacking::kMalloc}) {
+    if (BackingName(candidate) == name) {
+      *backing = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::Status ValidatePoolOptions(const PoolOptions& options) {
   if (options.name.empty() || options.name.size() > kMaxPoolNameLength) {
     return absl::InvalidArgumentError(
@@ -64,6 +84,15 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
   if (StrategyName(options.strategy) == "invalid") {
     return absl::InvalidArgumentError(absl::StrFormat(
         "strategy: unknown value %d", static_cast<int>(options.strategy)));
+  }
+  if (BackingName(options.backing) == "invalid") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "backing: unknown value %d", static_cast<int>(options.backing)));
+  }
+  if (options.allocator != nullptr && options.backing != PoolBacking::kMalloc) {
+    return absl::InvalidArgumentError(
+        "backing: must be left at its default when allocator is set (the "
+        "allocator is the backing)");
   }
   if (options.limit > kMaxLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -26,6 +26,22 @@ enum class SharedCacheStrategy : std::uint8_t {
 
 inline constexpr int kNumSharedCacheStrategies = 4;
 
+// Where a pool's objects come from when its caches are empty. The default
+// stays malloc until poolbench has measured spans against it in every cell
+// (issue 11, open).
+enum class PoolBacking : std::uint8_t {
+  // Carved from mmap'd spans sized for the object size, no per-object
+  // header; a span whose objects have all come back returns to the OS.
+  // PoolOf() and poolkit::Free() know these objects.
+  kSpans = 0,
+  // One malloc() (aligned_alloc()) per object.
+  kMalloc = 1,
+};
+
+// "spans", "malloc"; "invalid" for anything else.
+std::string_view BackingName(PoolBacking backing);
+bool ParseBacking(std::string_view name, PoolBacking* backing);
+
 // "spinlock", "dwcas", "xchg", "none"; "invalid" for anything else.
 std::string_view StrategyName(SharedCacheStrategy strategy);
 // The inverse of StrategyName(); false if `name` names no strategy.
@@ -38,8 +54,13 @@ enum PoolFlag : std::uint32_t {
   // Use the object size as given: no rounding up to 16 bytes, and merge only
   // with a pool of exactly this size.
   kPoolExact = 1u << 1,
+  // Span backing: madvise(MADV_HUGEPAGE) on spans of 2 MiB and more (they
+  // are 2 MiB-aligned), for transparent huge pages where the system has
+  // them in "madvise" mode.
+  kPoolHugePages = 1u << 2,
 };
-inline constexpr std::uint32_t kAllPoolFlags = kPoolShared | kPoolExact;
+inline constexpr std::uint32_t kAllPoolFlags =
+    kPoolShared | kPoolExact | kPoolHugePages;
 
 // Limits enforced by ValidatePoolOptions().
 inline constexpr std::size_t kMaxPoolNameLength = 31;
@@ -64,8 +85,11 @@ struct PoolOptions {
   // Most objects allocated at once; 0 = no limit. Alloc() past it returns
   // nullptr and counts a failure.
   std::size_t limit = 0;
-  // Where objects come from; nullptr = MallocAllocator(). Must outlive the
-  // pool. (Guarded debug pools map their objects themselves.)
+  // Where objects come from, unless `allocator` is set.
+  PoolBacking backing = PoolBacking::kMalloc;
+  // A caller's allocator, used instead of `backing` (which must then be
+  // left at kMalloc, its default); must outlive the pool. Guarded debug pools
+  // map their objects themselves whatever the backing.
   ObjectAllocator* allocator = nullptr;
   // Debugging aids for this pool, added to those of POOLKIT_DEBUG. Pools
   // merge only with pools that have the same aids.

@@ -29,6 +29,7 @@ struct PoolStats {
   std::size_t limit = 0;
   int users = 0;
   bool thread_cacheable = true;
+  // The backing: "spans", or the allocator's name ("malloc", a caller's).
   const char* allocator = "";
   // The debugging aids in force, in POOLKIT_DEBUG's form ("" if none).
   std::string debug;
@@ -63,6 +64,16 @@ struct PoolStats {
   // in a steady state these stop moving.
   std::uint64_t os_allocs = 0;
   std::uint64_t os_releases = 0;
+  // The span backing (zero for other backings): spans mapped now, bytes and
+  // objects per span, bytes mapped, and spans mapped / unmapped since
+  // creation (each a few OS calls: mmap and the cutting of its alignment
+  // slack, or munmap).
+  std::int64_t spans = 0;
+  std::int64_t span_bytes = 0;
+  std::int64_t objects_per_span = 0;
+  std::int64_t mapped_bytes = 0;
+  std::uint64_t span_maps = 0;
+  std::uint64_t span_unmaps = 0;
   // Allocations failed on purpose (fault injection); counted in `failed`.
   std::uint64_t injected_failures = 0;
 };

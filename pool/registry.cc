@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "debug/guarded_objects.h"
+#include "pool/internal/backing.h"
 #include "pool/internal/registry.h"
 #include "pool/internal/release_clock.h"
 #include "pool/internal/shared_cache.h"
@@ -83,15 +84,20 @@ Registry& Registry::Global() {
 void Registry::LockForFork() {
   // The order every path takes them in: the registry lock (Trim under it
   // takes the stacks' locks, and releases guarded objects), then the thread
-  // list's, then each pool's shared cache, then the guarded tables.
+  // list's, then each pool's shared cache, then the guarded tables; the
+  // backings' locks last (a leaf: held only for their own list work).
   mu_.lock();
   threads_mu_.lock();
   for (Pool* pool : pools_) pool->shared_->LockForFork();
   for (Pool* pool : dead_pools_) pool->shared_->LockForFork();
   debug::LockGuardedTablesForFork();
+  for (Pool* pool : pools_) pool->backing_->LockForFork();
+  for (Pool* pool : dead_pools_) pool->backing_->LockForFork();
 }
 
 void Registry::UnlockAfterFork(bool child) {
+  for (Pool* pool : dead_pools_) pool->backing_->UnlockAfterFork();
+  for (Pool* pool : pools_) pool->backing_->UnlockAfterFork();
   debug::UnlockGuardedTablesAfterFork();
   for (Pool* pool : dead_pools_) pool->shared_->UnlockAfterFork();
   for (Pool* pool : pools_) pool->shared_->UnlockAfterFork();
@@ -132,8 +138,7 @@ Pool* Registry::FindByName(std::string_view name) const {
 
 Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
                                    std::size_t alignment, const Pool* only) {
-  ObjectAllocator* allocator =
-      options.allocator != nullptr ? options.allocator : &MallocAllocator();
+  ObjectAllocator* allocator = AllocatorOf(options);
   const bool exact = (options.flags & kPoolExact) != 0;
   Pool* best = nullptr;
   // Ranks: 0 exact size, 1 no need to grow, 2 must grow; then distance.

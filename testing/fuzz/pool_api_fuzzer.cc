@@ -150,7 +150,7 @@ bool ModelValid(const PoolOptions& o) {
       ((o.alignment & (o.alignment - 1)) != 0 || o.alignment > 4096)) {
     return false;
   }
-  if ((o.flags & ~3u) != 0) return false;
+  if ((o.flags & ~7u) != 0) return false;
   if (static_cast<int>(o.strategy) > 3) return false;
   if (o.limit != 0 && o.minavail > o.limit) return false;
   return o.debug.fail_percent >= 0 && o.debug.fail_percent <= 100;
@@ -260,7 +260,10 @@ class Session {
     o.object_size = size < 9 * 16 ? kSizes[size % 9] : in.U16() + 1;
     static constexpr std::size_t kAligns[] = {0, 8, 16, 64, 4096, 3, 8192};
     o.alignment = kAligns[in.Byte() % 7];
-    o.flags = in.Byte() % 6;  // 4 and 5 carry an unknown bit
+    o.flags = in.Byte() % 10;  // 8 and 9 carry an unknown bit
+    // Huge-page pools sit on spans, the others on malloc: both backings
+    // under the same model.
+    if ((o.flags & kPoolHugePages) != 0) o.backing = PoolBacking::kSpans;
     o.strategy = static_cast<SharedCacheStrategy>(in.Byte() % 5);
     o.limit = in.Byte() % 4 == 0 ? in.Byte() % 16 : 0;
     o.minavail = in.Byte() % 4 == 0 ? (std::size_t{1} << 20) : in.Byte() % 8;
@@ -312,6 +315,7 @@ class Session {
       CHECK_MODEL((o.flags & kPoolShared) != 0 &&
                       (merged->options.flags & kPoolShared) != 0 &&
                       merged->options.limit == o.limit &&
+                      merged->options.backing == o.backing &&
                       SameAids(merged->options.debug, o.debug),
                   o.name);
       ++merged->users;

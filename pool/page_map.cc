@@ -42,9 +42,7 @@ bool PageMap::Insert(const void* start, std::size_t bytes, Pool* pool,
     if (LeafFor(g) == nullptr) return false;
   }
   for (std::uintptr_t g = first; g < end; ++g) {
-    Entry& entry = root_[g >> kLeafBits]
-                       .load(std::memory_order_relaxed)
-                       ->entries[g & (kLeafEntries - 1)];
+    Entry& entry = *EntryAt(g);  // made above
     // Only the span's owner writes these entries (spans do not overlap).
     // Release: orders the span entry before the pool (PoolAt's acquire).
     entry.span.store(span, std::memory_order_relaxed);
@@ -58,9 +56,7 @@ void PageMap::Erase(const void* start, std::size_t bytes) {
       reinterpret_cast<std::uintptr_t>(start) >> kGranuleShift;
   const std::uintptr_t end = first + (bytes >> kGranuleShift);
   for (std::uintptr_t g = first; g < end; ++g) {
-    Entry& entry = root_[g >> kLeafBits]
-                       .load(std::memory_order_relaxed)
-                       ->entries[g & (kLeafEntries - 1)];
+    Entry& entry = *EntryAt(g);  // Insert() made it
     // Relaxed: a lookup racing with the span's release may see either
     // value; no object of the span is live, so no caller may rely on it.
     entry.pool.store(nullptr, std::memory_order_relaxed);

@@ -141,8 +141,10 @@ class SpanBacking final : public Backing {
     if (span == nullptr || PageMap::PoolAt(address) != pool_) return false;
     const std::size_t offset = static_cast<std::size_t>(
         static_cast<const char*>(address) - span->start);
-    // stride_ is set before the first span exists, and spans are ordered
-    // after it by the page map's release/acquire.
+    // Unlocked read of geometry_: it is written once, under lock_, before
+    // the first span is mapped, and the span was found through the page map
+    // (SpanAt's acquire pairs with Insert()'s release, which follows that
+    // write), so the read is ordered after it.
     const std::size_t stride = geometry_.stride;
     if (offset >= geometry_.objects * stride) {
       *start = nullptr;  // the span's unused tail

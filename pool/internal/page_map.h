@@ -68,15 +68,20 @@ class PageMap {
     Entry entries[kLeafEntries];
   };
 
+  // The entry of a granule inside the map, or nullptr if its leaf was
+  // never made. The one place that walks the tree: lookups, Insert() and
+  // Erase() all come here.
+  static Entry* EntryAt(std::uintptr_t granule) {
+    // Acquire: pairs with the release that published the leaf (LeafFor).
+    Leaf* leaf = root_[granule >> kLeafBits].load(std::memory_order_acquire);
+    if (leaf == nullptr) return nullptr;
+    return &leaf->entries[granule & (kLeafEntries - 1)];
+  }
   static const Entry* Find(const void* address) {
     const std::uintptr_t granule =
         reinterpret_cast<std::uintptr_t>(address) >> kGranuleShift;
     if (granule >> (kRootBits + kLeafBits) != 0) return nullptr;
-    // Acquire: pairs with the release that published the leaf (LeafFor).
-    const Leaf* leaf =
-        root_[granule >> kLeafBits].load(std::memory_order_acquire);
-    if (leaf == nullptr) return nullptr;
-    return &leaf->entries[granule & (kLeafEntries - 1)];
+    return EntryAt(granule);
   }
   // The leaf for a granule number, made if missing; nullptr if mmap failed.
   static Leaf* LeafFor(std::uintptr_t granule);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "debug/guarded_objects.h"
 #include "debug/report.h"
@@ -309,7 +310,7 @@ FreeItem* Pool::EvictFront(FreeItem* list, std::uint32_t objects,
   }
   if (!keep) {
     // Last access to the pool: once its objects are back, a destroyed pool
-    // may be freed by another thread (ReleaseToOs).
+    // may be freed by another thread (ReleaseClustersToOs).
     ReleaseClustersToOs(release, home);
     return list;
   }
@@ -496,14 +497,23 @@ void Pool::ReleaseSpares(std::uint32_t bucket) {
   if (allocated <= need + std::max<std::int64_t>(need / 2, clusters)) return;
   const std::int64_t slack = std::max<std::int64_t>(need / 4, clusters);
   std::int64_t excess = allocated - (need + slack);
-  excess = std::min(excess,
-                    shared_->Objects() - static_cast<std::int64_t>(minavail_));
+  // Never below the floor (minavail, Reserve()): clusters come whole, so
+  // one that would cross it goes back.
+  const std::int64_t above_floor =
+      shared_->Objects() - static_cast<std::int64_t>(SpareFloor());
+  excess = std::min(excess, above_floor);
   if (excess <= 0) return;
   FreeItem* release = nullptr;
+  std::int64_t taken = 0;
   while (excess > 0) {
     FreeItem* cluster = shared_->Pop(bucket);
     if (cluster == nullptr) break;
     const std::uint32_t n = ClusterCount(cluster);
+    if (taken + n > above_floor) {
+      shared_->Push(bucket, cluster, n);
+      break;
+    }
+    taken += n;
     cluster->next_cluster = release;
     release = cluster;
     excess -= n;
@@ -603,6 +613,143 @@ void Pool::CheckOwner(const void* object) const {
 }
 
 // ---------------------------------------------------------------------------
+// Bulk calls and prefill.
+//
+// Pools whose objects thread caches never hold (debugging aids, objects
+// past the byte budget) take them one at a time through their slow paths,
+// where the aids live and the stash moves clusters. The others serve a
+// bulk call from the thread's list with one count and budget update for
+// the run, and go past it a cluster at a time: TakeObject() brings one
+// from the shared cache or carves one from the backing, EvictFront() sends
+// the objects past the budget back in clusters.
+
+bool Pool::AllocBulk(std::size_t n, void** out) {
+  if (debug_state_ != nullptr || stash_capacity() != 0) {
+    const void* caller = __builtin_return_address(0);
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = debug_state_ != nullptr ? AllocDebug(caller) : AllocSlow();
+      if (out[i] == nullptr) {
+        FreeBulk(i, out);
+        return false;
+      }
+    }
+    return true;
+  }
+  const std::int64_t charge = charge_.load(std::memory_order_relaxed);
+  internal::LocalHead& head = ThisThreadsHead();
+  internal::ThreadState* ts = nullptr;
+  std::size_t i = 0;
+  for (;;) {
+    FreeItem* item = head.first;
+    std::uint32_t taken = 0;
+    while (i < n && item != nullptr) {
+      out[i++] = item;
+      item = item->next;
+      ++taken;
+    }
+    head.first = item;
+    if (taken != 0) {
+      arch::OwnerAdd(&head.count, -static_cast<std::int32_t>(taken));
+      internal::tls_cache_bytes_left += charge * taken;
+    }
+    if (i == n) return true;
+    // The list ran dry: one object of a new cluster, whose rest TakeObject
+    // puts in the list for the next turn.
+    if (ts == nullptr) ts = internal::ThreadState::Current();
+    bool reused;
+    FreeItem* object = TakeObject(ts, &reused);
+    if (object == nullptr) {
+      FreeBulk(i, out);
+      return false;
+    }
+    out[i++] = object;
+  }
+}
+
+void Pool::FreeBulk(std::size_t n, void* const* objects) {
+  if (debug_state_ != nullptr) {
+    const void* caller = __builtin_return_address(0);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (objects[i] != nullptr) FreeDebug(objects[i], caller);
+    }
+    return;
+  }
+  if (stash_capacity() != 0) {
+    for (std::size_t i = 0; i < n; ++i) Free(objects[i]);
+    return;
+  }
+  // Into the thread's list while the budget lasts, as Free() would (and,
+  // like it, unchecked).
+  const std::int64_t charge = charge_.load(std::memory_order_relaxed);
+  internal::LocalHead& head = ThisThreadsHead();
+  std::int64_t left = internal::tls_cache_bytes_left;
+  FreeItem* first = head.first;
+  std::uint32_t pushed = 0;
+  std::size_t i = 0;
+  for (; i < n; ++i) {
+    if (objects[i] == nullptr) continue;
+    if (left - charge < 0) break;
+    left -= charge;
+    FreeItem* item = static_cast<FreeItem*>(objects[i]);
+    item->next = first;
+    first = item;
+    ++pushed;
+  }
+  head.first = first;
+  internal::tls_cache_bytes_left = left;
+  if (pushed != 0)
+    arch::OwnerAdd(&head.count, static_cast<std::int32_t>(pushed));
+  if (i == n) return;
+  // Past the budget: the rest, each checked like a slow-path free, in order
+  // and in clusters to the shared cache.
+  FreeItem* list = nullptr;
+  FreeItem** tail = &list;
+  std::uint32_t count = 0;
+  for (; i < n; ++i) {
+    if (objects[i] == nullptr) continue;
+    CheckOwner(objects[i]);
+    FreeItem* item = static_cast<FreeItem*>(objects[i]);
+    *tail = item;
+    tail = &item->next;
+    ++count;
+  }
+  *tail = nullptr;
+  if (count != 0) EvictFront(list, count, internal::ThreadState::Current());
+}
+
+bool Pool::Reserve(std::size_t n) {
+  if (!KeepsSpares()) {
+    // Strategy none and the uaf aid keep no free object to reserve.
+    reserved_.store(0, std::memory_order_relaxed);
+    return n == 0;
+  }
+  reserved_.store(n, std::memory_order_relaxed);
+  if (debug_state_ != nullptr) {
+    // Objects in a debug pool's shared cache must have been freed through
+    // the aids (tags, patterns): n of them out, then all of them back. What
+    // the cache held is among the n, so it ends with at least n.
+    std::vector<void*> objects(n);
+    if (!AllocBulk(n, objects.data())) return false;
+    FreeBulk(n, objects.data());
+    return true;
+  }
+  const std::int64_t held = shared_->Objects();
+  std::int64_t missing = static_cast<std::int64_t>(n) - held;
+  const std::uint32_t home = HomeBucket(internal::ThreadState::Current());
+  // Whole clusters, so that each refill later moves a full one. Counted
+  // once from the start: another thread taking objects meanwhile does not
+  // make this loop chase it.
+  while (missing > 0) {
+    FreeItem* cluster = AllocFromOs(home, cluster_objects());
+    if (cluster == nullptr) return false;
+    const std::uint32_t got = ClusterCount(cluster);
+    shared_->Push(home, cluster, got);
+    missing -= got;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
 // Maintenance.
 
 void Pool::Flush() {
@@ -611,10 +758,13 @@ void Pool::Flush() {
   Trim(0);
 }
 
-void Pool::Trim(std::size_t keep_spare) {
+void Pool::Trim(std::size_t keep_spare) { TrimKeeping(keep_spare, 0); }
+
+void Pool::TrimKeeping(std::size_t at_most, std::size_t at_least) {
   // Detach every bucket's list at once (each strategy's PopAll is safe
-  // against concurrent pops and pushes), keep up to `keep_spare` objects,
-  // put those back, release the rest after one barrier.
+  // against concurrent pops and pushes), keep whole clusters up to
+  // `at_most` objects, or past it until `at_least` are kept, put those
+  // back, release the rest after one barrier.
   std::size_t kept = 0;
   FreeItem* release = nullptr;
   for (std::uint32_t b = 0; b < shared_->buckets(); ++b) {
@@ -622,7 +772,7 @@ void Pool::Trim(std::size_t keep_spare) {
     while (clusters != nullptr) {
       FreeItem* next_cluster = clusters->next_cluster;
       const std::uint32_t n = ClusterCount(clusters);
-      if (kept + n <= keep_spare) {
+      if (kept + n <= at_most || kept < at_least) {
         kept += n;
         shared_->Push(b, clusters, n);
       } else {
@@ -677,6 +827,7 @@ PoolStats Pool::CounterStats() const {
   stats.strategy = strategy_;
   stats.flags = flags_;
   stats.minavail = minavail_;
+  stats.reserved = reserved();
   stats.limit = limit_;
   stats.thread_cacheable = thread_cacheable();
   stats.allocator = debug_options_.Guarded() ? "guarded" : backing_->Name();

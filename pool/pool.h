@@ -17,6 +17,7 @@
 #ifndef POOLKIT_POOL_POOL_H_
 #define POOLKIT_POOL_POOL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -103,6 +104,36 @@ class Pool {
     item->next = head.first;
     head.first = item;
     arch::OwnerAdd(&head.count, 1);
+  }
+
+  // Bulk calls (DPDK's get_bulk / put_bulk): `n` objects in one call, from
+  // and to the calling thread's cache, and past it as whole clusters (one
+  // shared-cache operation per cluster, one backing call per carved
+  // cluster).
+  //
+  // AllocBulk is all or nothing: true with out[0..n) set to n distinct
+  // objects, or false (limit, OS allocator, injected failure; counted as one
+  // failure) with nothing allocated and `out` unspecified.
+  bool AllocBulk(std::size_t n, void** out);
+  // Gives back n objects of this pool; nullptr entries are skipped. Past the
+  // thread's budget the objects go to the shared cache in clusters, each
+  // checked like a slow-path Free() (wrong-pool free: abort with a report).
+  void FreeBulk(std::size_t n, void* const* objects);
+
+  // Prefill (HAProxy's preallocation): allocates from the backing until the
+  // shared cache holds at least `n` free objects, and keeps at least `n`
+  // spare from then on, as `minavail` does (the release rule and Gc() leave
+  // them; Trim() and Flush() release what they are told). The calling
+  // thread's next n allocations then never reach the OS. Across threads, a
+  // refill takes a whole cluster into the refilling thread's cache, so n
+  // allocations spread over t threads need Reserve(n + t *
+  // cluster_objects()). Reserve(0) drops the floor. False if the limit or
+  // the backing stopped it short (counted as one failure; what it got stays
+  // in the cache).
+  bool Reserve(std::size_t n);
+  // The floor set by the last Reserve() (0 if none).
+  std::size_t reserved() const {
+    return reserved_.load(std::memory_order_relaxed);
   }
 
   // Returns every object in the shared cache to the OS allocator; the
@@ -299,6 +330,16 @@ class Pool {
   const DebugOptions debug_options_;
   std::unique_ptr<internal::PoolDebugState> debug_state_;
   bool keep_spares_ = true;  // PoolTestPeer::SetKeepSpares
+
+  // Reserve()'s floor of spare objects (relaxed: read by the release rule
+  // and Gc(), which only bound what they give back by it).
+  std::atomic<std::size_t> reserved_{0};
+  // What the release rule always leaves in the shared cache.
+  std::size_t SpareFloor() const { return std::max(minavail_, reserved()); }
+  // Trim() keeping whole clusters: up to `at_most` objects, and past that
+  // until at least `at_least` are kept (Gc(): minavail at most, as before,
+  // and the reservation at least).
+  void TrimKeeping(std::size_t at_most, std::size_t at_least);
 
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};

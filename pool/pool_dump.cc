@@ -88,7 +88,7 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
     out += absl::StrFormat(
         "%s\n  {\"name\": %s, \"aliases\": [%s], \"object_size\": %d, "
         "\"alignment\": %d, \"strategy\": \"%s\", \"flags\": \"%s\", "
-        "\"minavail\": %d, \"limit\": %d, \"users\": %d, "
+        "\"minavail\": %d, \"reserved\": %d, \"limit\": %d, \"users\": %d, "
         "\"thread_cacheable\": %s, \"allocator\": %s, \"allocated\": %d, "
         "\"allocated_bytes\": %d, \"used\": %d, \"in_use\": %d, "
         "\"thread_cached\": %d, \"thread_cached_approximate\": true, "
@@ -99,13 +99,14 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"mapped_bytes\": %d, \"span_maps\": %d, \"span_unmaps\": %d, "
         "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
-        StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.limit,
-        s.users, s.thread_cacheable ? "true" : "false", JsonString(s.allocator),
-        s.allocated, s.allocated_bytes, s.used, s.in_use, s.thread_cached,
-        s.shared_cached, s.needed_avg, s.failed, s.limit_failures,
-        s.oom_gc_retries, s.oom_gc_recovered, s.os_allocs, s.os_releases,
-        s.spans, s.span_bytes, s.objects_per_span, s.mapped_bytes, s.span_maps,
-        s.span_unmaps, JsonString(s.debug), s.injected_failures);
+        StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.reserved,
+        s.limit, s.users, s.thread_cacheable ? "true" : "false",
+        JsonString(s.allocator), s.allocated, s.allocated_bytes, s.used,
+        s.in_use, s.thread_cached, s.shared_cached, s.needed_avg, s.failed,
+        s.limit_failures, s.oom_gc_retries, s.oom_gc_recovered, s.os_allocs,
+        s.os_releases, s.spans, s.span_bytes, s.objects_per_span,
+        s.mapped_bytes, s.span_maps, s.span_unmaps, JsonString(s.debug),
+        s.injected_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

@@ -26,6 +26,8 @@ struct PoolStats {
   SharedCacheStrategy strategy = SharedCacheStrategy::kXchg;
   std::uint32_t flags = 0;
   std::size_t minavail = 0;
+  // Reserve()'s floor of spare objects (0 if none).
+  std::size_t reserved = 0;
   std::size_t limit = 0;
   int users = 0;
   bool thread_cacheable = true;

@@ -361,7 +361,9 @@ void Registry::TrimAll() {
   // Under the lock, so that no pool is destroyed while being trimmed.
   std::lock_guard<std::mutex> lock(mu_);
   InsideRegistryScope inside_registry;
-  for (Pool* pool : pools_) pool->Trim(pool->minavail());
+  for (Pool* pool : pools_) {
+    pool->TrimKeeping(pool->minavail(), pool->reserved());
+  }
   ReapDrainedLocked();
 }
 

@@ -6,8 +6,10 @@ pool_api_fuzzer.cc): run this after changing that language.
 """
 import os
 
-CREATE, ALLOC, ALLOC0, FREE, FLUSH, TRIM, GC, DESTROY, SWITCH, STATS, DOUBLE, WRONG = (
-    0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12)
+(CREATE, ALLOC, ALLOC0, FREE, FLUSH, TRIM, GC, DESTROY, SWITCH, STATS, DOUBLE,
+ WRONG, ALLOC_BULK, FREE_BULK, RESERVE, FREE_ANY) = (
+    0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+HUGE = 4  # kPoolHugePages: the fuzzer puts such pools on spans
 SIZE_64 = 4  # index into the fuzzer's kSizes
 TAG, INTEGRITY, COLD, POISON, NOCACHE, CALLER, FAIL = 1, 2, 4, 8, 16, 32, 64
 
@@ -48,6 +50,15 @@ SEEDS = {
     "debug_aids": create(name=7, aids=COLD | INTEGRITY | POISON | NOCACHE) +
     [ALLOC, 0, ALLOC, 0, ALLOC0, 0, FREE, 0, FREE, 0, ALLOC, 0, STATS, 0,
      FLUSH, 0, STATS, 0],
+    "bulk_reserve_spans": create(name=3, flags=HUGE) + create(name=4) +
+    [RESERVE, 0, 40, ALLOC_BULK, 0, 30, ALLOC_BULK, 1, 47, STATS, 0,
+     STATS, 1, SWITCH, 1, FREE_BULK, 0, 20, FREE_ANY, 0, FREE_BULK, 0, 47,
+     ALLOC_BULK, 0, 3, FREE_ANY, 0, RESERVE, 1, 9, STATS, 0, STATS, 1],
+    "bulk_limit_and_failures": create(name=5, limit=10) +
+    create(name=6, fail=30, flags=HUGE) +
+    [ALLOC_BULK, 0, 8, ALLOC_BULK, 0, 8, RESERVE, 0, 20, STATS, 0] +
+    [ALLOC_BULK, 1, 5] * 6 + [RESERVE, 1, 30, STATS, 1, FREE_BULK, 0, 40,
+                               STATS, 0],
     "merge": create(name=1, flags=1) + create(name=1, flags=1) +
     create(name=2, flags=1) + [ALLOC, 0, DESTROY, 0, DESTROY, 0, STATS, 0,
                                FREE, 0, DESTROY, 0],

@@ -3,7 +3,8 @@
 //
 // The input is read as operations (one opcode byte, then its arguments):
 // create pools with arbitrary options (valid or not), alloc, alloc-zeroed,
-// free, flush, trim, gc, destroy, stats, switching between three worker
+// free, bulk alloc and free, reserve, poolkit::Free(void*) and PoolOf,
+// flush, trim, gc, destroy, stats, switching between three worker
 // threads (each op runs on the current worker), and the misuses that the
 // debug layer must catch: a double free, a free into the wrong pool and a
 // foreign pointer, each on tagged pools and where the check is guaranteed to
@@ -31,6 +32,7 @@
 #include "debug/report.h"
 #include "pool/internal/pool_test_peer.h"
 #include "pool/pool.h"
+#include "pool/pool_of.h"
 #include "pool/registry.h"
 
 namespace poolkit::fuzz {
@@ -176,7 +178,7 @@ class Session {
 
   void Execute(Input& in) {
     while (!in.done()) {
-      std::uint8_t op = in.Byte() % 13;
+      std::uint8_t op = in.Byte() % 17;
       if (trace_) {
         std::fprintf(stderr, "op %d on worker %d (%zu pools, %zu live)\n", op,
                      current_, pools_.size(), live_.size());
@@ -223,6 +225,18 @@ class Session {
           break;
         case 12:
           WrongPoolOrForeign(in);
+          break;
+        case 13:
+          AllocBulk(in);
+          break;
+        case 14:
+          FreeBulk(in);
+          break;
+        case 15:
+          Reserve(in);
+          break;
+        case 16:
+          FreeWithoutPool(in);
           break;
       }
     }
@@ -333,18 +347,24 @@ class Session {
     OnWorker([&] { object = zeroed ? pool->AllocZeroed() : pool->Alloc(); },
              false);
     if (object == nullptr) {
-      ++m.nulls;
-      PoolStats stats = pool->Stats();
-      bool at_limit = m.options.limit != 0 &&
-                      stats.allocated >= static_cast<std::int64_t>(stats.limit);
-      CHECK_MODEL(at_limit || stats.injected_failures > injected_before,
-                  pool->name());
+      ExpectFailure(pool, m, injected_before);
       return;
     }
+    Adopt(pool, object, zeroed);
+  }
+
+  // Checks a freshly allocated object and records it as live.
+  void Adopt(Pool* pool, void* object, bool zeroed) {
+    ModelPool& m = *Model(pool);
+    CHECK_MODEL(object != nullptr, pool->name());
     CHECK_MODEL(
         reinterpret_cast<std::uintptr_t>(object) % pool->alignment() == 0,
         pool->name());
     CHECK_MODEL(live_.find(object) == live_.end(), "handed out twice");
+    // Span-backed pools know their objects; malloc-backed ones do not.
+    CHECK_MODEL(PoolOf(object) ==
+                    (m.options.backing == PoolBacking::kSpans ? pool : nullptr),
+                pool->name());
     const unsigned char* bytes = static_cast<const unsigned char*>(object);
     if (zeroed) {
       for (std::size_t i = 0; i < pool->object_size(); ++i) {
@@ -358,6 +378,95 @@ class Session {
     std::uint8_t fill = static_cast<std::uint8_t>(++serial_);
     std::memset(object, fill, pool->object_size());
     live_[object] = {pool, fill};
+  }
+
+  // A failed call (Alloc() nullptr, AllocBulk() or Reserve() false) must be
+  // the limit or an injected failure, and counts once.
+  void ExpectFailure(Pool* pool, ModelPool& m, std::uint64_t injected_before) {
+    ++m.nulls;
+    PoolStats stats = pool->Stats();
+    bool at_limit = m.options.limit != 0 &&
+                    stats.allocated >= static_cast<std::int64_t>(stats.limit);
+    CHECK_MODEL(at_limit || stats.injected_failures > injected_before,
+                pool->name());
+  }
+
+  void AllocBulk(Input& in) {
+    Pool* pool = PickPool(in);
+    if (pool == nullptr) return;
+    ModelPool& m = *Model(pool);
+    const std::size_t n = in.Byte() % 48;
+    std::vector<void*> objects(n);
+    const std::int64_t in_use_before = pool->Stats().in_use;
+    std::uint64_t injected_before = pool->Stats().injected_failures;
+    bool ok = false;
+    OnWorker([&] { ok = pool->AllocBulk(n, objects.data()); }, false);
+    if (!ok) {
+      CHECK_MODEL(n != 0, pool->name());
+      ExpectFailure(pool, m, injected_before);
+      // All or nothing: what the call took, it gave back.
+      CHECK_MODEL(pool->Stats().in_use == in_use_before, pool->name());
+      return;
+    }
+    for (void* object : objects) Adopt(pool, object, false);
+  }
+
+  // Frees up to 48 live objects of one pool in one call, with a null entry
+  // among them.
+  void FreeBulk(Input& in) {
+    void* first = PickLive(in);
+    if (first == nullptr) return;
+    Pool* pool = live_[first].pool;
+    const std::size_t want = 1 + in.Byte() % 48;
+    std::vector<void*> objects = {nullptr};
+    for (auto it = live_.begin();
+         it != live_.end() && objects.size() <= want;) {
+      if (it->second.pool != pool) {
+        ++it;
+        continue;
+      }
+      CheckContents(it->first, it->second);
+      objects.push_back(it->first);
+      it = live_.erase(it);
+    }
+    OnWorker([&] { pool->FreeBulk(objects.size(), objects.data()); }, false);
+  }
+
+  void Reserve(Input& in) {
+    Pool* pool = PickPool(in);
+    if (pool == nullptr) return;
+    ModelPool& m = *Model(pool);
+    const std::size_t n = in.Byte() % 64;
+    std::uint64_t injected_before = pool->Stats().injected_failures;
+    bool ok = false;
+    OnWorker([&] { ok = pool->Reserve(n); }, false);
+    if (m.options.strategy == SharedCacheStrategy::kNone) {
+      // No shared cache, nothing to reserve: refused, not counted.
+      CHECK_MODEL(ok == (n == 0), pool->name());
+      CHECK_MODEL(pool->reserved() == 0, pool->name());
+      return;
+    }
+    CHECK_MODEL(pool->reserved() == n, pool->name());
+    if (!ok) {
+      ExpectFailure(pool, m, injected_before);
+      return;
+    }
+    // Workers are idle: the count is exact.
+    CHECK_MODEL(pool->Stats().shared_cached >= static_cast<std::int64_t>(n),
+                pool->name());
+  }
+
+  // poolkit::Free(void*) on a live object of a span-backed pool: it finds
+  // the pool itself.
+  void FreeWithoutPool(Input& in) {
+    void* object = PickLive(in);
+    if (object == nullptr) return;
+    LiveObject live = live_[object];
+    if (Model(live.pool)->options.backing != PoolBacking::kSpans) return;
+    CHECK_MODEL(PoolOf(object) == live.pool, live.pool->name());
+    CheckContents(object, live);
+    live_.erase(object);
+    OnWorker([&] { poolkit::Free(object); }, false);
   }
 
   void* PickLive(Input& in) {

@@ -265,9 +265,66 @@ void BM_Seed004(benchmark::State& state) {
   state.SetLabel(inside ? "touch-inside-lock" : "touch-outside-lock");
 }
 
+// AllocBulk/FreeBulk of 32 objects against 32 Alloc()/Free() calls, on an
+// xchg pool of either backing (issue 11's bulk target: less per object).
+// One item = one alloc+free pair.
+constexpr int kBulk = 32;
+
+Pool* BulkPool(std::size_t size, bool spans) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  static Pool* pools[2][8] = {};
+  int size_index = 0;
+  while (kSizes[size_index] != size) ++size_index;
+  Pool*& pool = pools[spans][size_index];
+  if (pool == nullptr) {
+    PoolOptions options;
+    options.name = std::string("bench-bulk-") + (spans ? "spans-" : "malloc-") +
+                   std::to_string(size);
+    options.object_size = size;
+    options.backing = spans ? PoolBacking::kSpans : PoolBacking::kMalloc;
+    pool = *CreatePool(options);
+  }
+  return pool;
+}
+
+void BM_Bulk32(benchmark::State& state) {
+  const bool bulk = state.range(0) != 0;
+  const std::size_t size = static_cast<std::size_t>(state.range(1));
+  const bool spans = state.range(2) != 0;
+  Pool* pool = BulkPool(size, spans);
+  void* objects[kBulk];
+  for (auto _ : state) {
+    if (bulk) {
+      if (!pool->AllocBulk(kBulk, objects)) state.SkipWithError("AllocBulk");
+      for (void* object : objects) Use(object);
+      pool->FreeBulk(kBulk, objects);
+    } else {
+      for (void*& object : objects) {
+        object = pool->Alloc();
+        Use(object);
+      }
+      for (void* object : objects) pool->Free(object);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kBulk);
+  state.SetLabel(std::string(bulk ? "bulk" : "singles") +
+                 (spans ? "/spans" : "/malloc"));
+}
+
+void BulkArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"bulk", "size", "spans"});
+  for (int spans : {0, 1}) {
+    for (std::int64_t size : {64, 1024, 16 * 1024}) {
+      for (int bulk : {0, 1}) b->Args({bulk, size, spans});
+    }
+  }
+}
+
 BENCHMARK(BM_Hot)->Apply(Contenders);
 BENCHMARK(BM_Batch)->Apply(Contenders);
 BENCHMARK(BM_Cross)->Apply(Contenders)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Bulk32)->Apply(BulkArgs);
 BENCHMARK(BM_Seed004)
     ->ArgNames({"inside"})
     ->Arg(0)

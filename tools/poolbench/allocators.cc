@@ -16,16 +16,16 @@
 
 namespace poolkit::poolbench {
 
-absl::StatusOr<Pool*> CreateBenchPool(SharedCacheStrategy strategy,
-                                      std::size_t object_size) {
+absl::StatusOr<Pool*> CreateBenchPool(ContenderId id, std::size_t object_size) {
   // Relaxed: only uniqueness matters.
   static std::atomic<int> serial{0};
   PoolOptions options;
   options.name =
-      absl::StrFormat("pb-%s-%d-%d", StrategyName(strategy), object_size,
+      absl::StrFormat("pb-%s-%d-%d", ContenderName(id), object_size,
                       serial.fetch_add(1, std::memory_order_relaxed));
   options.object_size = object_size;
-  options.strategy = strategy;
+  options.strategy = StrategyOf(id);
+  options.backing = BackingOf(id);
   return CreatePool(options);
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "pool/pool.h"
 #include "pool/pool_options.h"
+#include "tools/poolbench/contenders.h"
 #include "tools/poolbench/scenarios.h"
 #include "tools/poolbench/spinlock_free_list.h"
 
@@ -35,9 +36,8 @@ class PoolUnderTest {
 };
 
 // A pool for a poolkit contender: default options, the contender's
-// strategy, a name unique in the process ("pb-xchg-64-3").
-absl::StatusOr<Pool*> CreateBenchPool(SharedCacheStrategy strategy,
-                                      std::size_t object_size);
+// strategy and backing, a name unique in the process ("pb-xchg-spans-64-3").
+absl::StatusOr<Pool*> CreateBenchPool(ContenderId id, std::size_t object_size);
 
 // The simple contender: a SpinlockFreeList in poolbench's process.
 class SimpleUnderTest {

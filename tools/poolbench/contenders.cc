@@ -26,6 +26,11 @@ const std::vector<ContenderInfo>& Table() {
           {ContenderId::kSpinlock, "spinlock", ContenderKind::kPoolkit, "", {}},
           {ContenderId::kDwcas, "dwcas", ContenderKind::kPoolkit, "", {}},
           {ContenderId::kXchg, "xchg", ContenderKind::kPoolkit, "", {}},
+          {ContenderId::kXchgSpans,
+           "xchg-spans",
+           ContenderKind::kPoolkit,
+           "",
+           {}},
           {ContenderId::kNone, "none", ContenderKind::kPoolkit, "", {}},
           {ContenderId::kSimple, "simple", ContenderKind::kBaseline, "", {}},
           {ContenderId::kGlibc, "glibc", ContenderKind::kGlibc, "", {}},
@@ -178,6 +183,11 @@ SharedCacheStrategy StrategyOf(ContenderId id) {
     default:
       return SharedCacheStrategy::kXchg;
   }
+}
+
+PoolBacking BackingOf(ContenderId id) {
+  return id == ContenderId::kXchgSpans ? PoolBacking::kSpans
+                                       : PoolBacking::kMalloc;
 }
 
 std::vector<std::string> LibrarySearchDirectories() {

@@ -1,4 +1,5 @@
-// The allocators poolbench compares: poolkit's four shared-cache strategies,
+// The allocators poolbench compares: poolkit's four shared-cache strategies
+// (on the malloc backing) and xchg on the span backing,
 // `simple` (the floor of a shared path: a free list behind one spinlock,
 // spinlock_free_list.h), glibc's malloc, and the malloc replacements users
 // pick instead (jemalloc, tcmalloc, mimalloc from Debian's packages).
@@ -25,6 +26,9 @@ enum class ContenderId : int {
   kSpinlock = 0,
   kDwcas,
   kXchg,
+  // xchg on the span backing (PoolBacking::kSpans); the others are on the
+  // malloc backing, the default (issue 11: a contender per backing).
+  kXchgSpans,
   kNone,
   kSimple,
   kGlibc,
@@ -32,7 +36,7 @@ enum class ContenderId : int {
   kTcmalloc,
   kMimalloc,
 };
-inline constexpr int kNumContenders = 9;
+inline constexpr int kNumContenders = 10;
 
 enum class ContenderKind {
   kPoolkit,   // a poolkit pool, in poolbench's process
@@ -64,8 +68,9 @@ bool IsPeer(ContenderId id);
 // Whether the contender's OS allocator calls are counted (poolkit: its
 // pool's Stats(); simple: the allocs that found its list empty).
 bool CountsOsCalls(ContenderId id);
-// The shared-cache strategy of a poolkit contender.
+// The shared-cache strategy and the backing of a poolkit contender.
 SharedCacheStrategy StrategyOf(ContenderId id);
+PoolBacking BackingOf(ContenderId id);
 
 // Directories searched for a peer's library: the directory the running C
 // library was loaded from (the system's multiarch directory), then the

@@ -280,8 +280,7 @@ class Runner {
       Cell cell;
       cell.contender = id;
       if (IsPoolkit(id)) {
-        absl::StatusOr<Pool*> pool =
-            CreateBenchPool(StrategyOf(id), scenario.object_size);
+        absl::StatusOr<Pool*> pool = CreateBenchPool(id, scenario.object_size);
         if (pool.ok()) {
           pools[id] = *pool;
         } else {

@@ -4,7 +4,8 @@
 //
 //   tools/bazelw run -c opt //tools:poolbench -- --quick
 //
-// measures poolkit's four shared-cache strategies, simple (a free list
+// measures poolkit's four shared-cache strategies (and xchg on the span
+// backing), simple (a free list
 // behind one spinlock: the floor of a shared path), glibc's malloc and
 // (LD_PRELOADed into child processes) jemalloc, tcmalloc and mimalloc,
 // prints tables (stdout), and writes Google Benchmark JSON and an SVG chart.

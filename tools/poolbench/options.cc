@@ -425,8 +425,8 @@ std::string Usage() {
       R"(Usage: poolbench [OPTION]...
        tools/bazelw run -c opt //tools:poolbench -- [OPTION]...
 
-Compares poolkit's shared-cache strategies (spinlock, dwcas, xchg, none) with
-the floor of a shared path (simple: a prefilled free list behind one spinlock)
+Compares poolkit's shared-cache strategies (spinlock, dwcas, xchg, none; all
+on the malloc backing) and xchg on the span backing (xchg-spans) with the floor of a shared path (simple: a prefilled free list behind one spinlock)
 and with the allocators a user would pick instead: glibc's malloc, jemalloc,
 tcmalloc and mimalloc (Debian's packages). One run measures, for every object
 size, thread count and allocation pattern, the nanoseconds per alloc+free pair
@@ -446,8 +446,9 @@ Matrix
                        so that one thread's batch holds at most 32 MiB
                        (2 MiB objects: 16). Default 64,1000
   --patterns=LIST      hot,batch,cross,spike (default: all)
-  --contenders=LIST    spinlock,dwcas,xchg,none,simple,glibc,jemalloc,
-                       tcmalloc,mimalloc, or the groups poolkit, peers, all
+  --contenders=LIST    spinlock,dwcas,xchg,xchg-spans,none,simple,glibc,
+                       jemalloc,tcmalloc,mimalloc, or the groups poolkit,
+                       peers, all
                        (default)
   --repeats=N          measurements per scenario and contender; the median
                        is reported, with the spread

@@ -141,7 +141,8 @@ TEST(OptionsTest, ContendersAndGroups) {
               ElementsAre(ContenderId::kXchg, ContenderId::kMimalloc));
   EXPECT_THAT(Parse({"--contenders=poolkit"}).contenders,
               ElementsAre(ContenderId::kSpinlock, ContenderId::kDwcas,
-                          ContenderId::kXchg, ContenderId::kNone));
+                          ContenderId::kXchg, ContenderId::kXchgSpans,
+                          ContenderId::kNone));
   // simple sits after poolkit's strategies, before the mallocs.
   EXPECT_THAT(Parse({"--contenders=glibc,simple,none"}).contenders,
               ElementsAre(ContenderId::kNone, ContenderId::kSimple,

@@ -31,8 +31,8 @@ constexpr double kLegendEntryWidth = 110;
 // simple black, the others warm and grey), distinguishable in print and for
 // most colour vision.
 constexpr const char* kColours[kNumContenders] = {
-    "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#000000",
-    "#7f7f7f", "#d62728", "#ff7f0e", "#8c564b",
+    "#1f77b4", "#9467bd", "#2ca02c", "#98df8a", "#17becf",
+    "#000000", "#7f7f7f", "#d62728", "#ff7f0e", "#8c564b",
 };
 
 std::string Escape(absl::string_view text) {

@@ -117,8 +117,7 @@ std::string ServeMeasure(ContenderId id,
   }
   absl::StatusOr<TimedResult> result;
   if (IsPoolkit(id)) {
-    absl::StatusOr<Pool*> pool =
-        CreateBenchPool(StrategyOf(id), scenario.object_size);
+    absl::StatusOr<Pool*> pool = CreateBenchPool(id, scenario.object_size);
     if (!pool.ok()) return ErrorAnswer(pool.status());
     result = MeasureTimed(scenario, params, PoolUnderTest(*pool));
     DestroyPool(*pool).IgnoreError();  // a leftover pool harms nothing
@@ -151,8 +150,7 @@ std::string ServeSpike(ContenderId id,
   absl::StatusOr<SpikeResult> result;
   if (IsPoolkit(id)) {
     // The pool stays: a server keeps its pools after a spike.
-    absl::StatusOr<Pool*> pool =
-        CreateBenchPool(StrategyOf(id), scenario.object_size);
+    absl::StatusOr<Pool*> pool = CreateBenchPool(id, scenario.object_size);
     if (!pool.ok()) return ErrorAnswer(pool.status());
     result =
         MeasureSpike(scenario, bytes, cycles, PoolUnderTest(*pool), release);

@@ -337,14 +337,31 @@ class AllocatorBacking final : public Backing {
 
 SpanGeometry ChooseSpanGeometry(std::size_t size, std::size_t alignment) {
   SpanGeometry best;
-  const std::size_t stride = (size + alignment - 1) & ~(alignment - 1);
+  const std::size_t rounded = (size + alignment - 1) & ~(alignment - 1);
+  std::size_t stride = rounded;
+  // Objects a whole number of pages apart start at the same place in every
+  // page, so their first lines (the free-list link, and what a user touches
+  // first) all fall in the same cache sets (caches index by the address
+  // within the page). One cache line more per object spreads them over
+  // every set, where that costs at most 1/128. Measured with poolbench
+  // (--quick --patterns=batch --batch=1000 --threads=1, this 2-vCPU VM):
+  // 16 KiB objects 29.6 ns a pair unpadded against the malloc backing's
+  // 12.1 (glibc's 16-byte header spreads them), 17.8 padded; 48 KiB 27.2,
+  // then 17.1, against 12.4. The pad counts as waste below, so the spans of
+  // padded sizes grow until pad and tail together stay within 1/128 (16 KiB:
+  // 2 MiB spans of 127). From 64 KiB on the pad and the tail cannot both fit
+  // that, and such objects keep their page-aligned starts.
+  const std::size_t pad = std::max<std::size_t>(64, alignment);
+  if (stride % 4096 == 0 && stride < 65536 && pad * 128 <= stride) {
+    stride += pad;
+  }
   const std::size_t granule = PageMap::kGranule;
   const std::size_t first = (stride + granule - 1) / granule;
   double best_waste = 2.0;
   for (std::size_t g = first; g <= first + kMaxExtraGranules; ++g) {
     const std::size_t bytes = g * granule;
     const std::size_t objects = bytes / stride;
-    const double waste = static_cast<double>(bytes - objects * stride) /
+    const double waste = static_cast<double>(bytes - objects * rounded) /
                          static_cast<double>(bytes);
     if (waste < best_waste) {
       best_waste = waste;

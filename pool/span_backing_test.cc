@@ -33,13 +33,30 @@ Pool* MakeSpanPool(const std::string& name, std::size_t size,
 }
 
 TEST(SpanGeometryTest, SmallSizesFillOneGranuleExactly) {
-  for (std::size_t size : {16, 64, 1024, 16384}) {
+  for (std::size_t size : {16, 64, 1024, 4096}) {
     SpanGeometry g = ChooseSpanGeometry(size, 16);
     EXPECT_EQ(g.span_bytes, 65536u) << size;
     EXPECT_EQ(g.objects, 65536u / size) << size;
     EXPECT_EQ(g.stride, size);
     EXPECT_EQ(g.alignment, 65536u);
   }
+}
+
+// Page-multiple strides get one cache line more per object (their first
+// lines would otherwise share cache sets), within the same 1/128 budget.
+TEST(SpanGeometryTest, PageMultiplesArePaddedByACacheLineWithin1In128) {
+  for (std::size_t size : {8192, 12288, 16384, 32768, 49152}) {
+    SpanGeometry g = ChooseSpanGeometry(size, 16);
+    EXPECT_EQ(g.stride, size + 64) << size;
+    EXPECT_LE((g.span_bytes - g.objects * size) * 128, g.span_bytes) << size;
+    EXPECT_EQ(g.span_bytes % 65536, 0u);
+  }
+  EXPECT_EQ(ChooseSpanGeometry(16384, 16).span_bytes, std::size_t{2} << 20);
+  EXPECT_EQ(ChooseSpanGeometry(16384, 16).objects, 127u);
+  // Alignment above a cache line: the pad is the alignment.
+  EXPECT_EQ(ChooseSpanGeometry(32768, 256).stride, 32768u + 256);
+  // 64 KiB and more: no pad (it and the tail would pass 1/128).
+  EXPECT_EQ(ChooseSpanGeometry(65536, 16).stride, 65536u);
 }
 
 TEST(SpanGeometryTest, AwkwardSizesWasteAtMostOneIn128) {

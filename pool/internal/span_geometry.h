@@ -14,9 +14,11 @@ struct SpanGeometry {
 };
 
 // The smallest span of whole 64 KiB granules (at least one object) whose
-// unused tail is at most 1/128 of it, searching up to 64 granules beyond
-// the first that fits one object; failing that, the least waste found.
-// Spans of 2 MiB and more are 2 MiB-aligned (transparent huge pages).
+// unused bytes (tail, and the cache-line pad of page-multiple strides from
+// 8 KiB to 60 KiB: span_backing.cc) are at most 1/128 of it, searching up
+// to 64 granules beyond the first that fits one object; failing that, the
+// least waste found. Spans of 2 MiB and more are 2 MiB-aligned
+// (transparent huge pages).
 SpanGeometry ChooseSpanGeometry(std::size_t size, std::size_t alignment);
 
 }  // namespace poolkit::internal

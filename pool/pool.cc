@@ -11,6 +11,7 @@
 
 #include "debug/guarded_objects.h"
 #include "debug/report.h"
+#include "pool/internal/memory_cap.h"
 #include "pool/internal/page_map.h"
 #include "pool/internal/pool_debug.h"
 #include "pool/internal/registry.h"
@@ -90,6 +91,7 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
       flags_(options.flags),
       minavail_(options.minavail),
       limit_(options.limit),
+      limit_bytes_(options.limit_bytes),
       allocator_(internal::AllocatorOf(options)),
       name_(options.name),
       debug_options_(options.debug),
@@ -157,6 +159,14 @@ void Pool::SizeCaches(std::int64_t budget) {
   cluster_objects_.store(stash + 1, std::memory_order_relaxed);
 }
 
+std::size_t Pool::ObjectLimit() const {
+  if (limit_bytes_ == 0) return limit_;
+  // object_size() may still grow while the pool has never allocated (merge
+  // growth): divided here, on the OS path, not once at creation.
+  const std::size_t by_bytes = limit_bytes_ / object_size();
+  return limit_ == 0 ? by_bytes : std::min(limit_, by_bytes);
+}
+
 std::uint32_t Pool::HomeBucket(const internal::ThreadState* ts) const {
   return (ts != nullptr ? ts->index() : 0) & bucket_mask_;
 }
@@ -182,10 +192,11 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket, std::uint32_t want) {
       std::this_thread::yield();
     before = allocated_.fetch_add(want, std::memory_order_acquire);
   }
-  if (limit_ != 0 && before + static_cast<std::int64_t>(want) >
-                         static_cast<std::int64_t>(limit_)) {
+  const std::size_t limit = ObjectLimit();
+  if (limit != 0 && before + static_cast<std::int64_t>(want) >
+                        static_cast<std::int64_t>(limit)) {
     // At the limit: what room is left, if any (a cluster may be cut short).
-    const std::int64_t room = static_cast<std::int64_t>(limit_) - before;
+    const std::int64_t room = static_cast<std::int64_t>(limit) - before;
     if (room <= 0) {
       allocated_.fetch_sub(want, std::memory_order_relaxed);
       limit_failures_.fetch_add(1, std::memory_order_relaxed);
@@ -199,23 +210,34 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket, std::uint32_t want) {
   // first touch of a fresh page may be slow; no shared-cache user waits.
   FreeItem* objects = nullptr;
   std::uint32_t got = 0;
+  // The process cap first (memory_cap.h): a charge for what is asked, cut
+  // to the room left, and the part the backing did not deliver given back.
+  const std::size_t unit = AllocationSize();
+  bool capped = false;
   auto allocate = [&] {
+    std::uint32_t charged = want;
+    capped = !internal::ChargeMemory(unit, &charged);
+    if (capped) {
+      got = 0;
+      return;
+    }
     if (debug_options_.Guarded()) {
       objects = static_cast<FreeItem*>(debug::AllocateGuarded(
           object_size(), alignment_, this, name_.c_str()));
       if (objects != nullptr) objects->next = nullptr;
       got = objects != nullptr ? 1 : 0;
     } else {
-      got = backing_->Allocate(AllocationSize(), alignment_, want, &objects);
+      got = backing_->Allocate(unit, alignment_, charged, &objects);
     }
+    if (got < charged) internal::UnchargeMemory((charged - got) * unit);
   };
   allocate();
   if (got == 0 && !debug_options_.Guarded() && !internal::InsideRegistry()) {
     // Seed 002: before giving up, every pool returns its spare objects to
     // the OS once, and the call is tried again; memory another pool holds
     // spare may be what this one needs (a process-wide budget, a container
-    // limit). Not from inside a registry operation, which holds the lock
-    // that Gc() takes.
+    // limit, the process cap). Not from inside a registry operation, which
+    // holds the lock that Gc() takes.
     oom_gc_retries_.fetch_add(1, std::memory_order_relaxed);
     internal::Registry::Global().TrimAll();
     allocate();
@@ -225,6 +247,7 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket, std::uint32_t want) {
   if (got == 0) {
     // A failed call is counted in `failed`, not as an OS allocation.
     failed_.fetch_add(1, std::memory_order_relaxed);
+    if (capped) cap_failures_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
   os_counters_[bucket].allocs.fetch_add(got, std::memory_order_relaxed);
@@ -256,6 +279,7 @@ void Pool::ReleaseClustersToOs(FreeItem* clusters, std::uint32_t bucket) {
     clusters = next_cluster;
   }
   os_counters_[bucket].releases.fetch_add(released, std::memory_order_relaxed);
+  internal::UnchargeMemory(released * AllocationSize());
   // Last access to the pool on this path: once a destroyed pool's count
   // reaches zero another thread may free it (Registry::ReapIfDrained, which
   // loads it with acquire). Release orders our earlier writes to the pool
@@ -829,6 +853,7 @@ PoolStats Pool::CounterStats() const {
   stats.minavail = minavail_;
   stats.reserved = reserved();
   stats.limit = limit_;
+  stats.limit_bytes = limit_bytes_;
   stats.thread_cacheable = thread_cacheable();
   stats.allocator = debug_options_.Guarded() ? "guarded" : backing_->Name();
   const internal::BackingStats backing = backing_->Stats();
@@ -848,6 +873,7 @@ PoolStats Pool::CounterStats() const {
   stats.needed_avg = need_.load(std::memory_order_relaxed);
   stats.failed = failed_.load(std::memory_order_relaxed);
   stats.limit_failures = limit_failures_.load(std::memory_order_relaxed);
+  stats.cap_failures = cap_failures_.load(std::memory_order_relaxed);
   stats.oom_gc_retries = oom_gc_retries_.load(std::memory_order_relaxed);
   stats.oom_gc_recovered = oom_gc_recovered_.load(std::memory_order_relaxed);
   stats.os_allocs = OsAllocsTotal();

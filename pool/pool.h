@@ -159,6 +159,7 @@ class Pool {
   std::uint32_t flags() const { return flags_; }
   std::size_t minavail() const { return minavail_; }
   std::size_t limit() const { return limit_; }
+  std::size_t limit_bytes() const { return limit_bytes_; }
   // False for objects too large for a cluster of them to fit a thread's
   // byte budget: each thread keeps at most a few of them (stash_capacity())
   // beside its budget, and the rest go through the shared cache.
@@ -254,6 +255,9 @@ class Pool {
   std::size_t AllocationSize() const;
 
   std::uint32_t HomeBucket(const internal::ThreadState* ts) const;
+  // The most objects allocated at once: `limit` and `limit_bytes` (of
+  // object_size() each) together; 0 for none.
+  std::size_t ObjectLimit() const;
 
   // From / to the backing, with accounting. AllocFromOs() returns up to
   // `want` objects as one cluster (linked by next, counted), or nullptr
@@ -314,6 +318,7 @@ class Pool {
   const std::uint32_t flags_;
   const std::size_t minavail_;
   const std::size_t limit_;
+  const std::size_t limit_bytes_;
   // The caller's allocator or MallocAllocator(); nullptr for spans.
   ObjectAllocator* const allocator_;
   const std::string name_;
@@ -344,6 +349,7 @@ class Pool {
   std::atomic<std::int64_t> allocated_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::uint64_t> limit_failures_{0};
+  std::atomic<std::uint64_t> cap_failures_{0};
   std::atomic<std::uint64_t> oom_gc_retries_{0};
   std::atomic<std::uint64_t> oom_gc_recovered_{0};
   // The release rule's state (written once per interval): when it next

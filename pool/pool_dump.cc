@@ -88,23 +88,25 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
     out += absl::StrFormat(
         "%s\n  {\"name\": %s, \"aliases\": [%s], \"object_size\": %d, "
         "\"alignment\": %d, \"strategy\": \"%s\", \"flags\": \"%s\", "
-        "\"minavail\": %d, \"reserved\": %d, \"limit\": %d, \"users\": %d, "
+        "\"minavail\": %d, \"reserved\": %d, \"limit\": %d, "
+        "\"limit_bytes\": %d, \"users\": %d, "
         "\"thread_cacheable\": %s, \"allocator\": %s, \"allocated\": %d, "
         "\"allocated_bytes\": %d, \"used\": %d, \"in_use\": %d, "
         "\"thread_cached\": %d, \"thread_cached_approximate\": true, "
         "\"shared_cached\": %d, \"needed_avg\": %d, \"failed\": %d, "
-        "\"limit_failures\": %d, \"oom_gc_retries\": %d, "
+        "\"limit_failures\": %d, \"cap_failures\": %d, "
+        "\"oom_gc_retries\": %d, "
         "\"oom_gc_recovered\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
         "\"spans\": %d, \"span_bytes\": %d, \"objects_per_span\": %d, "
         "\"mapped_bytes\": %d, \"span_maps\": %d, \"span_unmaps\": %d, "
         "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.reserved,
-        s.limit, s.users, s.thread_cacheable ? "true" : "false",
+        s.limit, s.limit_bytes, s.users, s.thread_cacheable ? "true" : "false",
         JsonString(s.allocator), s.allocated, s.allocated_bytes, s.used,
         s.in_use, s.thread_cached, s.shared_cached, s.needed_avg, s.failed,
-        s.limit_failures, s.oom_gc_retries, s.oom_gc_recovered, s.os_allocs,
-        s.os_releases, s.spans, s.span_bytes, s.objects_per_span,
+        s.limit_failures, s.cap_failures, s.oom_gc_retries, s.oom_gc_recovered,
+        s.os_allocs, s.os_releases, s.spans, s.span_bytes, s.objects_per_span,
         s.mapped_bytes, s.span_maps, s.span_unmaps, JsonString(s.debug),
         s.injected_failures);
     bytes += s.allocated_bytes;

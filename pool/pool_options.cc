@@ -108,6 +108,17 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
         absl::StrFormat("debug.quarantine: must be at most %d, got %d",
                         kMaxQuarantine, options.debug.quarantine));
   }
+  if (options.limit_bytes != 0 && options.limit_bytes < options.object_size) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("limit_bytes: %d is less than one object of %d bytes",
+                        options.limit_bytes, options.object_size));
+  }
+  if (options.limit_bytes != 0 &&
+      options.minavail > options.limit_bytes / options.object_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "minavail: %d objects of %d bytes exceed limit_bytes %d",
+        options.minavail, options.object_size, options.limit_bytes));
+  }
   if (options.limit != 0 && options.minavail > options.limit) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "minavail: %d exceeds limit %d", options.minavail, options.limit));

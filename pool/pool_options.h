@@ -85,6 +85,9 @@ struct PoolOptions {
   // Most objects allocated at once; 0 = no limit. Alloc() past it returns
   // nullptr and counts a failure.
   std::size_t limit = 0;
+  // Most bytes of objects (object_size() each, after rounding) allocated at
+  // once; 0 = no limit. With `limit` too, the lower of the two holds.
+  std::size_t limit_bytes = 0;
   // Where objects come from, unless `allocator` is set.
   PoolBacking backing = PoolBacking::kMalloc;
   // A caller's allocator, used instead of `backing` (which must then be

@@ -29,6 +29,7 @@ struct PoolStats {
   // Reserve()'s floor of spare objects (0 if none).
   std::size_t reserved = 0;
   std::size_t limit = 0;
+  std::size_t limit_bytes = 0;
   int users = 0;
   bool thread_cacheable = true;
   // The backing: "spans", or the allocator's name ("malloc", a caller's).
@@ -57,6 +58,8 @@ struct PoolStats {
   std::uint64_t failed = 0;
   // Of those, the ones refused because of `limit`.
   std::uint64_t limit_failures = 0;
+  // Allocations refused by the process memory cap (SetMemoryCap).
+  std::uint64_t cap_failures = 0;
   // OS allocator failures answered as seed 002 does: every pool's spare
   // objects go back (Gc()) and the call is tried once more. How often, and
   // how often the second try got memory (the others count in `failed`).

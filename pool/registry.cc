@@ -148,7 +148,9 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
     if (only != nullptr && pool != only) continue;
     if ((pool->flags_ & kPoolShared) == 0) continue;
     if (pool->strategy_ != options.strategy || pool->allocator_ != allocator ||
-        pool->limit_ != options.limit || pool->alignment_ < alignment ||
+        pool->limit_ != options.limit ||
+        pool->limit_bytes_ != options.limit_bytes ||
+        pool->alignment_ < alignment ||
         pool->debug_options() != options.debug) {
       continue;
     }

@@ -53,6 +53,18 @@ struct GcOptions {
 // Safe while other threads allocate and free.
 void Gc(const GcOptions& options = {});
 
+// A process-wide cap on the bytes pools hold from their backings (HAProxy's
+// -m), counted as each pool's objects times their size (with the debug tag
+// where pools record one). An allocation that would pass it first has
+// every pool give its spare objects back (as Gc() does), then, still over,
+// fails: Alloc() returns nullptr, counted in the pool's `failed` and
+// `cap_failures`. 0, the default, is no cap. Lowering the cap below what
+// pools hold frees nothing by itself; allocations fail until it is under.
+void SetMemoryCap(std::size_t bytes);
+std::size_t MemoryCap();
+// What that cap counts, now: the bytes every pool holds from its backing.
+std::size_t PoolMemoryBytes();
+
 // The per-thread cache budget in bytes (default 512 KiB). Each thread picks
 // up a change at its next slow-path call. Pools created later decide from
 // it whether their objects fit in thread caches (8 objects must); objects

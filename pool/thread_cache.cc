@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "pool/internal/memory_cap.h"
 #include "pool/internal/registry.h"
 #include "pool/internal/thread_state.h"
 #include "pool/pool.h"
@@ -128,7 +129,10 @@ void ThreadState::ForgetOtherThreadsAfterFork() {
         if (held == 0) continue;
         Pool* pool = registry.AtSlot(slot);
         if (pool != nullptr) {
+          // Unreachable in the child: out of the pool's count and of the
+          // process account (memory_cap.h) alike.
           pool->allocated_.fetch_sub(held, std::memory_order_relaxed);
+          UnchargeMemory(held * pool->AllocationSize());
         }
         head.first = nullptr;
         head.stash = nullptr;

@@ -92,6 +92,8 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
       minavail_(options.minavail),
       limit_(options.limit),
       limit_bytes_(options.limit_bytes),
+      init_(options.init),
+      init_arg_(options.init_arg),
       allocator_(internal::AllocatorOf(options)),
       name_(options.name),
       debug_options_(options.debug),
@@ -251,6 +253,16 @@ FreeItem* Pool::AllocFromOs(std::uint32_t bucket, std::uint32_t want) {
     return nullptr;
   }
   os_counters_[bucket].allocs.fetch_add(got, std::memory_order_relaxed);
+  if (init_ != nullptr) {
+    // Outside every lock, as the run is still only ours. The initialiser
+    // may write the link word: each link is put back after it.
+    for (FreeItem* item = objects; item != nullptr;) {
+      FreeItem* next = item->next;
+      init_(item, init_arg_);
+      item->next = next;
+      item = next;
+    }
+  }
   SetClusterCount(objects, got);
   return objects;
 }

@@ -319,6 +319,8 @@ class Pool {
   const std::size_t minavail_;
   const std::size_t limit_;
   const std::size_t limit_bytes_;
+  void (*const init_)(void* object, void* arg);
+  void* const init_arg_;
   // The caller's allocator or MallocAllocator(); nullptr for spans.
   ObjectAllocator* const allocator_;
   const std::string name_;

@@ -94,6 +94,17 @@ struct PoolOptions {
   // left at kMalloc, its default); must outlive the pool. Guarded debug pools
   // map their objects themselves whatever the backing.
   ObjectAllocator* allocator = nullptr;
+  // Runs on each object once each time it comes from the backing (what
+  // `os_allocs` counts), before any allocation returns it: rte_mempool's
+  // obj_init, for state that survives from one use of an object to the
+  // next. While an object is free the pool keeps two links in its first
+  // 16 bytes (2 pointers), so what `init` writes there does not last; the
+  // bytes after them keep what their last user left. The poison and
+  // integrity aids rewrite the whole object on every use. Pools merge only
+  // with pools of the same init and init_arg. Called with no poolkit lock
+  // held; it must not call into this pool.
+  void (*init)(void* object, void* arg) = nullptr;
+  void* init_arg = nullptr;
   // Debugging aids for this pool, added to those of POOLKIT_DEBUG. Pools
   // merge only with pools that have the same aids.
   DebugOptions debug;

@@ -267,7 +267,10 @@ void BM_Seed004(benchmark::State& state) {
 
 // AllocBulk/FreeBulk of 32 objects against 32 Alloc()/Free() calls, on an
 // xchg pool of either backing (issue 11's bulk target: less per object).
-// One item = one alloc+free pair.
+// touch:1 writes every object between the allocations and the frees, in a
+// pass of its own in both cases (what a bulk caller can do); touch:2, for
+// single calls only, writes each object as it comes (what only single calls
+// allow). One item = one alloc+free pair.
 constexpr int kBulk = 32;
 
 Pool* BulkPool(std::size_t size, bool spans) {
@@ -292,18 +295,25 @@ void BM_Bulk32(benchmark::State& state) {
   const bool bulk = state.range(0) != 0;
   const std::size_t size = static_cast<std::size_t>(state.range(1));
   const bool spans = state.range(2) != 0;
+  const std::int64_t touch = state.range(3);
   Pool* pool = BulkPool(size, spans);
   void* objects[kBulk];
   for (auto _ : state) {
     if (bulk) {
       if (!pool->AllocBulk(kBulk, objects)) state.SkipWithError("AllocBulk");
-      for (void* object : objects) Use(object);
-      pool->FreeBulk(kBulk, objects);
     } else {
       for (void*& object : objects) {
         object = pool->Alloc();
-        Use(object);
+        if (touch == 2) Use(object);
       }
+    }
+    if (touch == 1) {
+      for (void* object : objects) Use(object);
+    }
+    benchmark::DoNotOptimize(objects);
+    if (bulk) {
+      pool->FreeBulk(kBulk, objects);
+    } else {
       for (void* object : objects) pool->Free(object);
     }
   }
@@ -313,10 +323,14 @@ void BM_Bulk32(benchmark::State& state) {
 }
 
 void BulkArgs(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"bulk", "size", "spans"});
+  b->ArgNames({"bulk", "size", "spans", "touch"});
   for (int spans : {0, 1}) {
     for (std::int64_t size : {64, 1024, 16 * 1024}) {
-      for (int bulk : {0, 1}) b->Args({bulk, size, spans});
+      for (int touch : {0, 1, 2}) {
+        for (int bulk : {0, 1}) {
+          if (bulk == 0 || touch != 2) b->Args({bulk, size, spans, touch});
+        }
+      }
     }
   }
 }

@@ -70,15 +70,22 @@ TEST_P(PoolPerStrategyTest, AllocZeroedClears) {
 TEST_P(PoolPerStrategyTest, LargeObjectsBypassThreadCache) {
   Pool* pool = MakePool("large", 2 << 20);
   EXPECT_FALSE(pool->thread_cacheable());
-  void* a = pool->Alloc();
-  void* b = pool->Alloc();
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
-  pool->Free(a);
-  pool->Free(b);
+  // Past the byte budget: a stash of 2 (one object of budget, one more).
+  ASSERT_EQ(pool->stash_capacity(), 2u);
+  void* objects[3];
+  for (void*& p : objects) {
+    p = pool->Alloc();
+    ASSERT_NE(p, nullptr);
+  }
+  for (void* p : objects) pool->Free(p);
+  // The third free found the stash full: the stash left as one cluster,
+  // the third object stayed.
   PoolStats stats = pool->Stats();
-  EXPECT_EQ(stats.thread_cached, 0);
+  EXPECT_EQ(stats.thread_cached, 1);
   EXPECT_EQ(stats.in_use, 0);
+  EXPECT_EQ(stats.shared_cached,
+            GetParam() == SharedCacheStrategy::kNone ? 0 : 2);
+  pool->Flush();
   EXPECT_TRUE(DestroyPool(pool).ok());
 }
 

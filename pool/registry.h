@@ -69,7 +69,7 @@ std::size_t PoolMemoryBytes();
 // up a change at its next slow-path call. Pools created later decide from
 // it whether their objects fit in thread caches (8 objects must); objects
 // too big for that are still kept per thread, up to budget / size of them
-// (at least one) per pool, outside the budget.
+// (at least one) and one more per pool, outside the budget.
 void SetThreadCacheBudget(std::size_t bytes);
 std::size_t ThreadCacheBudget();
 

@@ -819,7 +819,8 @@ TEST(RegistryGcTest, TrimsSharedCacheToMinavailAfterThreadExit) {
 }
 
 // Objects too large for thread caches: the thread keeps a stash of
-// budget / size of them (100000-byte objects, 512 KiB: 5), the rest go to
+// budget / size of them and one more (100000-byte objects, 512 KiB: 6), the
+// rest go to
 // the shared cache, which keeps them (nothing goes to the OS between release
 // intervals); Gc() trims it, and the stash stays the thread's.
 TEST(RegistryGcTest, TrimsLargeSharedCacheToMinavail) {
@@ -842,11 +843,11 @@ TEST(RegistryGcTest, TrimsLargeSharedCacheToMinavail) {
     ASSERT_NE(objects[i], nullptr);
   }
   for (void* p : objects) pool->Free(p);
-  ASSERT_EQ(pool->stash_capacity(), 5u);
+  ASSERT_EQ(pool->stash_capacity(), 6u);
   PoolStats before = pool->Stats();
   EXPECT_EQ(before.in_use, 0);
-  // A full stash leaves with the next free as one cluster: 0 to 5 stay.
-  EXPECT_LE(before.thread_cached, 5);
+  // A full stash leaves as one cluster, the freed object stays: 1 to 6.
+  EXPECT_LE(before.thread_cached, 6);
   EXPECT_EQ(before.allocated, before.shared_cached + before.thread_cached);
   EXPECT_EQ(before.os_releases, 0u);
   ASSERT_GT(before.shared_cached, 5) << "nothing for Gc() to trim";
@@ -921,13 +922,13 @@ TEST(RegistryLimitTest, OsFailureReturnsOtherPoolsSparesAndRetries) {
   big.allocator = allocator;
   Pool* spares = Create(big);
   ASSERT_NE(spares, nullptr);
-  ASSERT_EQ(spares->stash_capacity(), 5u);
+  ASSERT_EQ(spares->stash_capacity(), 6u);
   std::vector<void*> objects;
   for (int i = 0; i < 20; ++i) objects.push_back(spares->Alloc());
   for (void* p : objects) ASSERT_NE(p, nullptr);
   for (void* p : objects) spares->Free(p);
   objects.clear();
-  // The budget is spent: the stash holds 0-5, the shared cache the rest.
+  // The budget is spent: the stash holds 1-6, the shared cache the rest.
   PoolStats before = spares->Stats();
   ASSERT_EQ(before.allocated, 20);
   ASSERT_GT(before.shared_cached, 0);

@@ -94,6 +94,7 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
       limit_bytes_(options.limit_bytes),
       init_(options.init),
       init_arg_(options.init_arg),
+      numa_node_(options.numa_node),
       allocator_(internal::AllocatorOf(options)),
       name_(options.name),
       debug_options_(options.debug),
@@ -103,10 +104,11 @@ Pool::Pool(const PoolOptions& options, std::size_t size, std::size_t alignment,
                                       options.debug.cold_first);
   os_counters_.reset(new OsCounters[buckets]);
   span_backed_ = allocator_ == nullptr && !options.debug.Guarded();
-  backing_ = allocator_ != nullptr
-                 ? internal::MakeAllocatorBacking(allocator_)
-                 : internal::MakeSpanBacking(
-                       this, (options.flags & kPoolHugePages) != 0);
+  backing_ =
+      allocator_ != nullptr
+          ? internal::MakeAllocatorBacking(allocator_)
+          : internal::MakeSpanBacking(
+                this, (options.flags & kPoolHugePages) != 0, options.numa_node);
   bucket_mask_ = buckets - 1;
   if (options.debug.AnyObjectAid()) {
     debug_state_ =
@@ -899,6 +901,8 @@ PoolStats Pool::CounterStats() const {
   stats.mapped_bytes = backing.mapped_bytes;
   stats.span_maps = backing.maps;
   stats.span_unmaps = backing.unmaps;
+  stats.numa_node = numa_node_;
+  stats.numa_failures = backing.numa_failures;
   stats.allocated = allocated_.load(std::memory_order_relaxed);
   stats.allocated_bytes =
       stats.allocated * static_cast<std::int64_t>(object_size());

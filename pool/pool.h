@@ -321,6 +321,7 @@ class Pool {
   const std::size_t limit_bytes_;
   void (*const init_)(void* object, void* arg);
   void* const init_arg_;
+  const int numa_node_;
   // The caller's allocator or MallocAllocator(); nullptr for spans.
   ObjectAllocator* const allocator_;
   const std::string name_;

@@ -64,6 +64,10 @@ std::string FormatPoolsText(const std::vector<PoolStats>& pools) {
           "  (spans: %d of %d bytes, %d objects each, %d bytes mapped)\n",
           s.spans, s.span_bytes, s.objects_per_span, s.mapped_bytes);
     }
+    if (s.numa_node >= 0) {
+      out += absl::StrFormat("  (numa: node %d preferred, %d mbind failures)\n",
+                             s.numa_node, s.numa_failures);
+    }
     if (!s.debug.empty()) {
       out += absl::StrFormat("  (debug: %s; %d injected failures)\n", s.debug,
                              s.injected_failures);
@@ -99,6 +103,7 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         "\"oom_gc_recovered\": %d, \"os_allocs\": %d, \"os_releases\": %d, "
         "\"spans\": %d, \"span_bytes\": %d, \"objects_per_span\": %d, "
         "\"mapped_bytes\": %d, \"span_maps\": %d, \"span_unmaps\": %d, "
+        "\"numa_node\": %d, \"numa_failures\": %d, "
         "\"debug\": %s, \"injected_failures\": %d}",
         i ? "," : "", JsonString(s.name), aliases, s.object_size, s.alignment,
         StrategyName(s.strategy), FlagNames(s.flags), s.minavail, s.reserved,
@@ -107,8 +112,8 @@ std::string FormatPoolsJson(const std::vector<PoolStats>& pools) {
         s.in_use, s.thread_cached, s.shared_cached, s.needed_avg, s.failed,
         s.limit_failures, s.cap_failures, s.oom_gc_retries, s.oom_gc_recovered,
         s.os_allocs, s.os_releases, s.spans, s.span_bytes, s.objects_per_span,
-        s.mapped_bytes, s.span_maps, s.span_unmaps, JsonString(s.debug),
-        s.injected_failures);
+        s.mapped_bytes, s.span_maps, s.span_unmaps, s.numa_node,
+        s.numa_failures, JsonString(s.debug), s.injected_failures);
     bytes += s.allocated_bytes;
     in_use_bytes += s.in_use * static_cast<std::int64_t>(s.object_size);
   }

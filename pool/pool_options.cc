@@ -1,6 +1,9 @@
 #include "pool/pool_options.h"
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <string>
 
 #include "absl/strings/str_format.h"
 
@@ -93,6 +96,25 @@ absl::Status ValidatePoolOptions(const PoolOptions& options) {
     return absl::InvalidArgumentError(
         "backing: must be left at its default when allocator is set (the "
         "allocator is the backing)");
+  }
+  if (options.numa_node < -1 || options.numa_node > kMaxNumaNode) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("numa_node: must be -1 (none) or 0 to %d, got %d",
+                        kMaxNumaNode, options.numa_node));
+  }
+  if (options.numa_node >= 0) {
+    if (options.backing != PoolBacking::kSpans ||
+        options.allocator != nullptr) {
+      return absl::InvalidArgumentError(
+          "numa_node: needs backing = kSpans (poolkit maps only spans)");
+    }
+    const std::string node =
+        absl::StrFormat("/sys/devices/system/node/node%d", options.numa_node);
+    if (access(node.c_str(), F_OK) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("numa_node: node %d is not online here (no %s)",
+                          options.numa_node, node));
+    }
   }
   if (options.limit > kMaxLimit) {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -67,6 +67,7 @@ inline constexpr std::size_t kMaxPoolNameLength = 31;
 inline constexpr std::size_t kMaxObjectSize = std::size_t{1} << 30;  // 1 GiB
 inline constexpr std::size_t kMaxAlignment = 4096;
 inline constexpr std::size_t kMaxLimit = std::size_t{1} << 48;
+inline constexpr int kMaxNumaNode = 1023;
 
 struct PoolOptions {
   // 1 to 31 characters of [A-Za-z0-9_.-].
@@ -90,6 +91,14 @@ struct PoolOptions {
   std::size_t limit_bytes = 0;
   // Where objects come from, unless `allocator` is set.
   PoolBacking backing = PoolBacking::kMalloc;
+  // Span backing only: the NUMA node whose memory the pool's spans prefer
+  // (mbind(MPOL_PREFERRED) on each span before its first touch; a full
+  // node falls back to others rather than failing). -1, the default: the
+  // thread's policy. A node that is not online here is INVALID_ARGUMENT;
+  // spans whose mbind() fails (a kernel without NUMA) are counted in
+  // PoolStats::numa_failures and used anyway. Guarded debug pools map
+  // their objects themselves and ignore it.
+  int numa_node = -1;
   // A caller's allocator, used instead of `backing` (which must then be
   // left at kMalloc, its default); must outlive the pool. Guarded debug pools
   // map their objects themselves whatever the backing.

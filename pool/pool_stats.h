@@ -79,6 +79,9 @@ struct PoolStats {
   std::int64_t mapped_bytes = 0;
   std::uint64_t span_maps = 0;
   std::uint64_t span_unmaps = 0;
+  // The node spans prefer (-1: none) and spans whose mbind() failed.
+  int numa_node = -1;
+  std::uint64_t numa_failures = 0;
   // Allocations failed on purpose (fault injection); counted in `failed`.
   std::uint64_t injected_failures = 0;
 };

@@ -151,7 +151,7 @@ Pool* Registry::FindMergeCandidate(const PoolOptions& options, std::size_t size,
         pool->limit_ != options.limit ||
         pool->limit_bytes_ != options.limit_bytes ||
         pool->init_ != options.init || pool->init_arg_ != options.init_arg ||
-        pool->alignment_ < alignment ||
+        pool->numa_node_ != options.numa_node || pool->alignment_ < alignment ||
         pool->debug_options() != options.debug) {
       continue;
     }

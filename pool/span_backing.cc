@@ -13,7 +13,10 @@
 // cache's ReleaseBarrier(): no thread can still be reading a link inside
 // one of them (the same argument as for free() on the malloc backing; see
 // DwcasStack).
+#include <linux/mempolicy.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -48,8 +51,8 @@ constexpr std::size_t kMaxExtraGranules = 64;
 
 class SpanBacking final : public Backing {
  public:
-  SpanBacking(Pool* pool, bool huge_pages)
-      : pool_(pool), huge_pages_(huge_pages) {}
+  SpanBacking(Pool* pool, bool huge_pages, int numa_node)
+      : pool_(pool), huge_pages_(huge_pages), numa_node_(numa_node) {}
 
   ~SpanBacking() override {
     // The pool is being freed: every object came back (the registry frees
@@ -169,6 +172,7 @@ class SpanBacking final : public Backing {
     stats.mapped_bytes = stats.spans * stats.span_bytes;
     stats.maps = maps_.load(std::memory_order_relaxed);
     stats.unmaps = unmaps_.load(std::memory_order_relaxed);
+    stats.numa_failures = numa_failures_.load(std::memory_order_relaxed);
     return stats;
   }
 
@@ -225,6 +229,9 @@ class SpanBacking final : public Backing {
       // Advice only: a kernel without THP keeps small pages.
       madvise(memory, bytes, MADV_HUGEPAGE);
     }
+    if (numa_node_ >= 0 && !PreferNode(memory, bytes)) {
+      numa_failures_.fetch_add(1, std::memory_order_relaxed);
+    }
     auto* span = new Span;
     span->start = memory;
     if (!PageMap::Insert(memory, bytes, pool_, span)) {
@@ -237,6 +244,19 @@ class SpanBacking final : public Backing {
     spans_.fetch_add(1, std::memory_order_relaxed);
     maps_.fetch_add(1, std::memory_order_relaxed);
     return span;
+  }
+
+  // Before the span's first touch, so that its pages are faulted in on the
+  // node. The raw system call: libnuma is not a dependency, and only mbind
+  // is needed. MPOL_PREFERRED, not MPOL_BIND: a full node then lends pages
+  // from another instead of the OOM killer stepping in.
+  bool PreferNode(void* memory, std::size_t bytes) const {
+    unsigned long mask[(kMaxNumaNode + 1) / (8 * sizeof(unsigned long))] = {};
+    const std::size_t bits = 8 * sizeof(unsigned long);
+    mask[static_cast<std::size_t>(numa_node_) / bits] |=
+        1ul << (static_cast<std::size_t>(numa_node_) % bits);
+    return syscall(SYS_mbind, memory, bytes, MPOL_PREFERRED, mask,
+                   kMaxNumaNode + 1, 0) == 0;
   }
 
   void Unmap(Span* span) {
@@ -280,6 +300,7 @@ class SpanBacking final : public Backing {
 
   Pool* const pool_;
   const bool huge_pages_;
+  const int numa_node_;
   SpinLock lock_;
   // Under lock_ (geometry_ is written once, on the first Allocate()).
   SpanGeometry geometry_;
@@ -293,6 +314,7 @@ class SpanBacking final : public Backing {
   std::atomic<std::int64_t> spans_{0};
   std::atomic<std::uint64_t> maps_{0};
   std::atomic<std::uint64_t> unmaps_{0};
+  std::atomic<std::uint64_t> numa_failures_{0};
 };
 
 class AllocatorBacking final : public Backing {
@@ -379,8 +401,9 @@ std::unique_ptr<Backing> MakeAllocatorBacking(ObjectAllocator* allocator) {
   return std::make_unique<AllocatorBacking>(allocator);
 }
 
-std::unique_ptr<Backing> MakeSpanBacking(Pool* pool, bool huge_pages) {
-  return std::make_unique<SpanBacking>(pool, huge_pages);
+std::unique_ptr<Backing> MakeSpanBacking(Pool* pool, bool huge_pages,
+                                         int numa_node) {
+  return std::make_unique<SpanBacking>(pool, huge_pages, numa_node);
 }
 
 }  // namespace poolkit::internal

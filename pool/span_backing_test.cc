@@ -1,8 +1,14 @@
 // The span backing: geometry, carving, the page map (PoolOf, Free), spans
 // returned to the OS, and the release-mode wrong-pool check.
+#include <linux/mempolicy.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <thread>
@@ -11,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "pool/internal/span_geometry.h"
 #include "pool/pool.h"
+#include "pool/pool_dump.h"
 #include "pool/pool_of.h"
 #include "pool/registry.h"
 
@@ -290,6 +297,56 @@ TEST(SpanBackingDeathTest, FreeToTheWrongPoolAbortsInReleaseMode) {
   alignas(64) static char foreign[64];
   EXPECT_DEATH(b->Free(foreign), "free to the wrong pool.*no span");
   a->Free(p);
+}
+
+// NUMA: each span prefers the pool's node. The kernel is asked what policy
+// covers an object's page (get_mempolicy with MPOL_F_ADDR).
+TEST(SpanBackingTest, SpansPreferThePoolsNumaNode) {
+  PoolOptions options;
+  options.name = "span.numa";
+  options.object_size = 256;
+  options.backing = PoolBacking::kSpans;
+  options.numa_node = 0;  // every Linux machine has node 0
+  absl::StatusOr<Pool*> created = CreatePool(options);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Pool* pool = *created;
+  void* p = pool->Alloc();
+  ASSERT_NE(p, nullptr);
+  const PoolStats stats = pool->Stats();
+  EXPECT_EQ(stats.numa_node, 0);
+  int mode = -1;
+  unsigned long mask[16] = {};
+  const long rc = syscall(SYS_get_mempolicy, &mode, mask, 1024, p, MPOL_F_ADDR);
+  if (rc != 0 && errno == ENOSYS) {
+    // No NUMA in this kernel (or emulator): the span was still used.
+    EXPECT_LE(stats.numa_failures, stats.span_maps);
+  } else {
+    ASSERT_EQ(rc, 0) << std::strerror(errno);
+    EXPECT_EQ(stats.numa_failures, 0u);
+    EXPECT_EQ(mode, MPOL_PREFERRED);
+    EXPECT_EQ(mask[0] & 1ul, 1ul);
+  }
+  EXPECT_NE(DumpPoolsText().find("numa: node 0 preferred"), std::string::npos);
+  pool->Free(p);
+  pool->Flush();
+  EXPECT_TRUE(DestroyPool(pool).ok());
+}
+
+TEST(SpanBackingTest, NumaNodesAreValidated) {
+  PoolOptions options;
+  options.name = "span.numa.bad";
+  options.object_size = 256;
+  options.backing = PoolBacking::kSpans;
+  options.numa_node = kMaxNumaNode;  // not online on any test machine
+  EXPECT_EQ(CreatePool(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.numa_node = -2;
+  EXPECT_EQ(CreatePool(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.numa_node = 0;
+  options.backing = PoolBacking::kMalloc;  // malloc's memory is not ours
+  EXPECT_EQ(CreatePool(options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -27,9 +27,10 @@ struct BackingStats {
   std::int64_t spans = 0;       // mapped now
   std::int64_t span_bytes = 0;  // bytes per span (0: not carved yet)
   std::int64_t objects_per_span = 0;
-  std::int64_t mapped_bytes = 0;  // spans * span_bytes
-  std::uint64_t maps = 0;         // spans mapped since creation
-  std::uint64_t unmaps = 0;       // spans returned to the OS
+  std::int64_t mapped_bytes = 0;    // spans * span_bytes
+  std::uint64_t maps = 0;           // spans mapped since creation
+  std::uint64_t unmaps = 0;         // spans returned to the OS
+  std::uint64_t numa_failures = 0;  // spans whose mbind() failed
 };
 
 class Backing {
@@ -76,7 +77,9 @@ inline ObjectAllocator* AllocatorOf(const PoolOptions& options) {
 std::unique_ptr<Backing> MakeAllocatorBacking(ObjectAllocator* allocator);
 // Objects carved from spans recorded in PageMap as `pool`'s.
 // `huge_pages`: madvise(MADV_HUGEPAGE) on spans of 2 MiB and more.
-std::unique_ptr<Backing> MakeSpanBacking(Pool* pool, bool huge_pages);
+// numa_node: the node each span prefers (mbind MPOL_PREFERRED), -1 none.
+std::unique_ptr<Backing> MakeSpanBacking(Pool* pool, bool huge_pages,
+                                         int numa_node);
 
 }  // namespace poolkit::internal
 

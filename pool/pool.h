@@ -236,7 +236,8 @@ class Pool {
   internal::FreeItem* TakeObject(internal::ThreadState* ts, bool* reused);
   // The stash path of a pool too big for the byte budget, for a thread that
   // is set up: an empty stash refilled from one cluster (the first object is
-  // returned), and a full one sent on with `item` as one cluster.
+  // returned, a slot left free), and a full one sent on as one cluster
+  // with `item` kept in its place.
   internal::FreeItem* RefillStash(internal::LocalHead& head,
                                   internal::ThreadState* ts);
   void SendStashOn(internal::LocalHead& head, internal::FreeItem* item,

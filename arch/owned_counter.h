@@ -25,6 +25,29 @@
 
 namespace poolkit::arch {
 
+// The portable protocol over an access policy: `Access::Counter` is the
+// counter's type, `Access::Load` and `Access::Store` relaxed atomic
+// accesses. BuiltinCounterAccess below is the library's; //testing/relacy
+// checks the same function over Relacy's atomics.
+template <typename Access>
+inline void OwnerAddWith(typename Access::Counter* counter,
+                         std::int32_t delta) {
+  // Relaxed both: the owner reads its own last store (program order), and a
+  // reader needs the value whole, not ordered against anything.
+  Access::Store(counter,
+                Access::Load(counter) + static_cast<std::uint32_t>(delta));
+}
+
+struct BuiltinCounterAccess {
+  using Counter = std::uint32_t;
+  static std::uint32_t Load(const std::uint32_t* counter) {
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+  }
+  static void Store(std::uint32_t* counter, std::uint32_t value) {
+    __atomic_store_n(counter, value, __ATOMIC_RELAXED);
+  }
+};
+
 // Adds `delta` to a counter only the calling thread writes.
 inline void OwnerAdd(std::uint32_t* counter, std::int32_t delta) {
 #if defined(__x86_64__) && !defined(POOLKIT_ARCH_TSAN)
@@ -32,17 +55,14 @@ inline void OwnerAdd(std::uint32_t* counter, std::int32_t delta) {
   // path below and check the protocol instead.
   __asm__ __volatile__("addl %1, %0" : "+m"(*counter) : "ir"(delta));
 #else
-  __atomic_store_n(counter,
-                   __atomic_load_n(counter, __ATOMIC_RELAXED) +
-                       static_cast<std::uint32_t>(delta),
-                   __ATOMIC_RELAXED);
+  OwnerAddWith<BuiltinCounterAccess>(counter, delta);
 #endif
 }
 
 // Reads such a counter from any thread. Relaxed: a statistic, ordered
 // against nothing.
 inline std::uint32_t ReadOwnedCounter(const std::uint32_t* counter) {
-  return __atomic_load_n(counter, __ATOMIC_RELAXED);
+  return BuiltinCounterAccess::Load(counter);
 }
 
 }  // namespace poolkit::arch

@@ -11,6 +11,18 @@
 #include "pool/internal/spin_lock.h"
 #include "pool/internal/stack_counts.h"
 #include "pool/internal/stack_words.h"
+#include "pool/internal/sync_atomics.h"
+
+// Code mutants for //testing/relacy's self-test (one define, a probe build
+// of that test only): each must make a Relacy scenario fail.
+//   1: a pop reads the head before the generation;
+//   2: a pop's DWCAS keeps the generation (no ABA protection).
+#if defined(POOLKIT_DWCAS_RELACY_MUTANT) && !defined(POOLKIT_RELACY_PROBE)
+#error "POOLKIT_DWCAS_RELACY_MUTANT is for //testing/relacy's probe builds only"
+#endif
+#ifndef POOLKIT_DWCAS_RELACY_MUTANT
+#define POOLKIT_DWCAS_RELACY_MUTANT 0
+#endif
 
 namespace poolkit::internal {
 
@@ -27,9 +39,16 @@ namespace poolkit::internal {
 // `head->next_cluster` when an object leaves for the OS. Seed 001 dropped the
 // shared side in pop; that is only safe while nothing frees concurrently with a
 // pop, which a library cannot promise.
-class DwcasStack {
+//
+// Atomics: NativeSyncAtomics in the library (DwcasStack below); Relacy's in
+// //testing/relacy, which checks this source's memory orders with the pair
+// as one location (see there for what that model can and cannot see).
+template <typename Atomics>
+class BasicDwcasStack {
  public:
   static constexpr const char* kName = "dwcas";
+
+  BasicDwcasStack() { Atomics::InitPair(&top_, {0, 0}); }
 
   // A pop reads `head->next_cluster` while another thread may pop that head,
   // hand it out and have its new owner write to it: the race every Treiber
@@ -44,16 +63,17 @@ class DwcasStack {
 
   // Pushes a cluster of `objects` objects.
   void Push(FreeItem* cluster, std::uint32_t objects) {
+    // A guess (relaxed, either order): the DWCAS checks it.
     arch::WordPair seen = {
-        arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed),
-        arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
+        Atomics::LoadPairLo(&top_, arch::MemoryOrder::kRelaxed),
+        Atomics::LoadPairHi(&top_, arch::MemoryOrder::kRelaxed)};
     for (;;) {
       cluster->next_cluster = ToItem(seen.lo);
       // Release: the cluster's links (next, next_cluster, the objects'
       // contents) are written before a popper can find the cluster at the head.
       // Pushes need no generation bump: ABA only hurts a removal.
-      if (arch::CompareExchangePair(&top_, &seen, {ToWord(cluster), seen.hi},
-                                    arch::MemoryOrder::kRelease)) {
+      if (Atomics::CompareExchangePair(&top_, &seen, {ToWord(cluster), seen.hi},
+                                       arch::MemoryOrder::kRelease)) {
         // No lock to count under: a read-modify-write of its own.
         counts_.AddShared(objects);
         return;
@@ -62,7 +82,7 @@ class DwcasStack {
   }
 
   FreeItem* Pop() {
-    if (arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0) {
+    if (Atomics::LoadPairLo(&top_, arch::MemoryOrder::kRelaxed) == 0) {
       return nullptr;
     }
     const bool locked = flush_lock_enabled_;
@@ -76,8 +96,13 @@ class DwcasStack {
     // overwrote it, and succeed once that head was pushed back: garbage
     // installed as the head. Found in review; reproduced within seconds.)
     arch::WordPair seen;
-    seen.hi = arch::LoadWord(&top_.hi, arch::MemoryOrder::kAcquire);
-    seen.lo = arch::LoadWord(&top_.lo, arch::MemoryOrder::kAcquire);
+#if POOLKIT_DWCAS_RELACY_MUTANT == 1
+    seen.lo = Atomics::LoadPairLo(&top_, arch::MemoryOrder::kAcquire);
+    seen.hi = Atomics::LoadPairHi(&top_, arch::MemoryOrder::kAcquire);
+#else
+    seen.hi = Atomics::LoadPairHi(&top_, arch::MemoryOrder::kAcquire);
+    seen.lo = Atomics::LoadPairLo(&top_, arch::MemoryOrder::kAcquire);
+#endif
     FreeItem* item;
     for (;;) {
       item = ToItem(seen.lo);
@@ -87,10 +112,15 @@ class DwcasStack {
       FreeItem* next = ReadNextMayRace(item);
       if (after_read_hook_ != nullptr)
         after_read_hook_(after_read_hook_arg_, item);
-      // Acquire: the popped cluster's contents, written before its releasing
-      // push, are visible to us.
-      if (arch::CompareExchangePair(&top_, &seen, {ToWord(next), seen.hi + 1},
-                                    arch::MemoryOrder::kAcquire)) {
+        // Acquire: the popped cluster's contents, written before its releasing
+        // push, are visible to us.
+#if POOLKIT_DWCAS_RELACY_MUTANT == 2
+      const std::uintptr_t generation = seen.hi;
+#else
+      const std::uintptr_t generation = seen.hi + 1;
+#endif
+      if (Atomics::CompareExchangePair(&top_, &seen, {ToWord(next), generation},
+                                       arch::MemoryOrder::kAcquire)) {
         break;
       }
     }
@@ -103,11 +133,11 @@ class DwcasStack {
   FreeItem* PopAll() {
     flush_lock_.Lock();
     arch::WordPair seen = {
-        arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed),
-        arch::LoadWord(&top_.hi, arch::MemoryOrder::kRelaxed)};
+        Atomics::LoadPairLo(&top_, arch::MemoryOrder::kRelaxed),
+        Atomics::LoadPairHi(&top_, arch::MemoryOrder::kRelaxed)};
     // Acquire: we are about to walk (and free) what other threads pushed.
-    while (!arch::CompareExchangePair(&top_, &seen, {0, seen.hi + 1},
-                                      arch::MemoryOrder::kAcquire)) {
+    while (!Atomics::CompareExchangePair(&top_, &seen, {0, seen.hi + 1},
+                                         arch::MemoryOrder::kAcquire)) {
     }
     flush_lock_.Unlock();
     // What we detached is ours: counted by walking it, since a push whose
@@ -154,13 +184,15 @@ class DwcasStack {
   void UnlockAfterFork() { flush_lock_.Unlock(); }
 
   bool LooksEmpty() const {
-    return arch::LoadWord(&top_.lo, arch::MemoryOrder::kRelaxed) == 0;
+    return Atomics::LoadPairLo(&top_, arch::MemoryOrder::kRelaxed) == 0;
   }
-  FreeItem* PeekForTesting() const { return ToItem(top_.lo); }
+  FreeItem* PeekForTesting() const {
+    return ToItem(Atomics::LoadPairLo(&top_, arch::MemoryOrder::kRelaxed));
+  }
 
  private:
-  arch::WordPair top_ = {0, 0};
-  SharedSpinLock flush_lock_;
+  typename Atomics::Pair top_;
+  BasicSharedSpinLock<Atomics> flush_lock_;
   PopHook pop_hook_ = nullptr;
   void* pop_hook_arg_ = nullptr;
   PopHook after_read_hook_ = nullptr;
@@ -168,6 +200,8 @@ class DwcasStack {
   bool flush_lock_enabled_ = true;
   StackCounts counts_;
 };
+
+using DwcasStack = BasicDwcasStack<NativeSyncAtomics>;
 
 }  // namespace poolkit::internal
 

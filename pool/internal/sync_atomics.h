@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "arch/atomics.h"
+#include "arch/word_pair.h"
 #include "pool/internal/lock_wait.h"
 
 namespace poolkit::internal {
@@ -40,6 +41,21 @@ struct NativeSyncAtomics {
   static bool CompareExchange(Word* word, std::uintptr_t* expected,
                               std::uintptr_t desired, arch::MemoryOrder order) {
     return arch::CompareExchangeWord(word, expected, desired, order);
+  }
+  // A pair of words changed together by a double-word CAS; its halves are
+  // read one at a time (a load of each word, as the hardware does).
+  using Pair = arch::WordPair;
+  static void InitPair(Pair* pair, arch::WordPair value) { *pair = value; }
+  static std::uintptr_t LoadPairLo(const Pair* pair, arch::MemoryOrder order) {
+    return arch::LoadWord(&pair->lo, order);
+  }
+  static std::uintptr_t LoadPairHi(const Pair* pair, arch::MemoryOrder order) {
+    return arch::LoadWord(&pair->hi, order);
+  }
+  static bool CompareExchangePair(Pair* pair, arch::WordPair* expected,
+                                  arch::WordPair desired,
+                                  arch::MemoryOrder order) {
+    return arch::CompareExchangePair(pair, expected, desired, order);
   }
   // The spin-wait hint.
   static void Relax() { arch::CpuRelax(); }

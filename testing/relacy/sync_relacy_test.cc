@@ -1,15 +1,15 @@
 // poolkit's stacks and locks, their source and their memory orders as
 // written, checked against Relacy's model of the C++11 memory model
-// (Debian's relacy-dev): BasicXchgStack, BasicSpinlockStack, BasicSpinLock
-// and BasicSharedSpinLock are instantiated with RelacySyncAtomics, which
-// maps each operation to rl::atomic with the same order (the library uses
-// NativeSyncAtomics, pool/internal/sync_atomics.h). Relacy explores thread
-// interleavings and, for each, the values a load may return under the
-// model, and reports a data race on rl::var (objects' contents, counters)
-// that no happens-before orders.
+// (Debian's relacy-dev): BasicXchgStack, BasicSpinlockStack,
+// BasicDwcasStack, BasicSpinLock and BasicSharedSpinLock are instantiated with
+// RelacySyncAtomics, which maps each operation to rl::atomic with the same
+// order (the library uses NativeSyncAtomics, pool/internal/sync_atomics.h).
+// Relacy explores thread interleavings and, for each, the values a load may
+// return under the model, and reports a data race on rl::var (objects'
+// contents, counters) that no happens-before orders.
 //
-// BasicDwcasStack too, with its {head, generation} pair as one Relacy
-// location (PairValue below says why that is faithful and what it hides).
+// DwcasStack's {head, generation} pair is one Relacy location (PairValue
+// below says why that is faithful and what it hides).
 //
 // Scenarios (those of the spin models in testing/models, which assume
 // sequential consistency and cannot see orders):
@@ -22,14 +22,19 @@
 //   SpinLock:      two threads increment a counter inside the lock.
 //   SharedSpinLock: a writer writes inside Lock(), two readers read inside
 //                  LockShared().
+//   flush:         on every stack: one thread pushes two written objects,
+//                  one flushes (PopAll) and reads them, one pops and reads;
+//                  each object ends in exactly one place.
 //   dwcas publish: publish, on the dwcas stack.
 //   dwcas cycle:   three objects; one thread pops, writes (contents and
 //                  links) and pushes back one, the other two at a time.
-//   dwcas release: one thread pops an object and returns it to the OS
-//                  after ReleaseBarrier(); another pop reads the head's
-//                  contents where it reads its link (seed 003's crash).
-//                  Run without the flush lock too (seed 001), which must
-//                  fail.
+//   release:       (xchg, dwcas) one thread pops an object and returns it
+//                  to the OS after ReleaseBarrier(); another pop reads the
+//                  head's contents where it reads its link (seed 003's
+//                  crash). dwcas also runs without the flush lock (seed
+//                  001), which must fail. No weakening breaks xchg's: its
+//                  argument (links read only while the head is BUSY) is in
+//                  the code's shape, not in an order.
 //   owned counter: one owner updates, two threads read; also with two
 //                  writers and with plain accesses, which must fail.
 // Code mutants of DwcasStack, one probe build each
@@ -39,7 +44,8 @@
 // Weakenings: one (operation, order) class at a time set to relaxed at
 // every site of that class (main() lists the sites); main() fails if the
 // code as written fails a scenario, or if a weakening is not caught by the
-// scenarios listed for it. Every class is caught.
+// scenarios listed for it. Every class is caught but dwcas's pair half
+// loads (below).
 // What this cannot check:
 //   - xchg's unlocking store in Pop (release); the same class in Push, whose
 //     store publishes the pushed cluster, is caught. By the C++ rules the
@@ -63,17 +69,18 @@
 //     instrumented; a lost update among racing pushes and pops is what
 //     //pool:stacks_test's concurrent test checks instead.
 //   - the seed-003 argument (a pop never reads the link of an object
-//     another thread may have freed) for the xchg and spinlock stacks: the
+//     another thread may have freed) on the links themselves: the
 //     FreeItem links are plain memory, not instrumented; the spin models
-//     (testing/models) and seed003_race_test check it. For dwcas, dwcas
+//     (testing/models) and seed003_race_test check it. For xchg and dwcas,
 //     release checks it through the pop hook, which reads an instrumented
-//     field where the pop reads the link.
+//     field where the pop reads the link; the spinlock stack has no hook.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "arch/owned_counter.h"
 #include "pool/internal/dwcas_stack.h"
@@ -367,15 +374,21 @@ struct PairCycle : rl::test_suite<PairCycle, 2> {
   }
 };
 
-// dwcas release (seed 003's crash): one thread pops an object, waits on
-// ReleaseBarrier() and returns it to the OS (a write to `contents` stands
-// for the unmapping); the other pops, and between reading the head and
-// reading its link (the pop hook, where the real read of the link is)
-// reads `contents`. The flush lock orders every such read before the
-// release: without it (seed 001: SetFlushLockForTesting(false)) Relacy
-// reports the race, which is the use after free on hardware.
-struct PairRelease : rl::test_suite<PairRelease, 2> {
-  PairStack stack;
+// Whether the release scenarios run dwcas with its flush lock (seed 001:
+// without).
+bool g_flush_lock = true;
+
+// release (seed 003's crash), on xchg and dwcas: one thread pops an object,
+// waits on ReleaseBarrier() and returns it to the OS (a write to `contents`
+// stands for the unmapping); the other pops, and between reading the head
+// and reading its link (the pop hook, where the real read of the link is)
+// reads `contents`. xchg's BUSY head and dwcas's flush lock order every
+// such read before the release: without the flush lock (seed 001) Relacy
+// reports the race, which is the use after free on hardware. (The spinlock
+// stack reads links inside its lock and has no hook.)
+template <typename AnyStack>
+struct ReleaseOn : rl::test_suite<ReleaseOn<AnyStack>, 2> {
+  AnyStack stack;
   Object a, b;
   static void ReadWhileHeadIsOurs(void*, FreeItem* head) {
     RL_ASSERT(AsObject(head)->contents($) == 0);
@@ -396,9 +409,71 @@ struct PairRelease : rl::test_suite<PairRelease, 2> {
       object->contents($) = -1;  // gone to the OS
     }
   }
-  static bool g_flush_lock;
 };
-bool PairRelease::g_flush_lock = true;
+using XchgRelease = ReleaseOn<Stack>;
+using PairRelease = ReleaseOn<PairStack>;
+
+// flush, on every stack: one thread writes and pushes two objects, one
+// flushes (PopAll) and reads what it detached, one pops once and reads
+// what it got. Afterwards each object is in exactly one place.
+template <typename AnyStack>
+struct FlushOn : rl::test_suite<FlushOn<AnyStack>, 3> {
+  AnyStack stack;
+  Object a, b;
+  FreeItem* flushed = nullptr;
+  FreeItem* popped = nullptr;
+  static int Expected(const Object* object, const Object* a) {
+    return object == a ? 1 : 2;
+  }
+  void before() {
+    a.item.next = b.item.next = nullptr;
+    a.contents($) = 0;
+    b.contents($) = 0;
+    flushed = popped = nullptr;
+  }
+  void thread(unsigned index) {
+    if (index == 0) {
+      a.contents($) = 1;
+      stack.Push(&a.item, 1);
+      b.contents($) = 2;
+      stack.Push(&b.item, 1);
+    } else if (index == 1) {
+      flushed = stack.PopAll();
+      for (FreeItem* item = flushed; item != nullptr;
+           item = item->next_cluster) {
+        RL_ASSERT(AsObject(item)->contents($) == Expected(AsObject(item), &a));
+      }
+    } else {
+      popped = stack.Pop();
+      if (popped != nullptr) {
+        RL_ASSERT(AsObject(popped)->contents($) ==
+                  Expected(AsObject(popped), &a));
+      }
+    }
+  }
+  void after() {
+    int found_a = 0;
+    int found_b = 0;
+    auto count = [&](FreeItem* item) {
+      if (item == &a.item) ++found_a;
+      if (item == &b.item) ++found_b;
+    };
+    int walked = 0;
+    for (FreeItem* item = flushed; item != nullptr && ++walked <= 2;
+         item = item->next_cluster) {
+      count(item);
+    }
+    if (popped != nullptr) count(popped);
+    for (FreeItem* item = stack.Pop(); item != nullptr && ++walked <= 4;
+         item = stack.Pop()) {
+      count(item);
+    }
+    RL_ASSERT(found_a == 1 && found_b == 1);
+  }
+};
+using XchgFlush = FlushOn<Stack>;
+using LockedFlush = FlushOn<LockedStack>;
+using PairFlush = FlushOn<PairStack>;
 
 struct Handover : rl::test_suite<Handover, 3> {
   Stack stack;
@@ -644,10 +719,10 @@ int main() {
     // Seed 001: pops without the flush lock, so a release can return an
     // object to the OS while a pop reads its link.
     std::string report;
-    pi::PairRelease::g_flush_lock = false;
+    pi::g_flush_lock = false;
     const bool unlocked =
         pi::Passes<pi::PairRelease>("dwcas release, no flush lock", &report);
-    pi::PairRelease::g_flush_lock = true;
+    pi::g_flush_lock = true;
     std::printf("dwcas release without the flush lock (seed 001): %s\n",
                 unlocked ? "ok" : "RACE");
     std::fputs(report.c_str(), stdout);
@@ -656,83 +731,109 @@ int main() {
       ++problems;
     }
   }
-  // Scenario -> (is it run, must it fail) per weakening. "must" lists the
-  // scenarios that exercise a site of that class; the others are printed.
-  constexpr int kScenarios = 9;
+  // The scenarios, run under every weakening.
+  enum ScenarioIndex {
+    kXchgPublish,
+    kXchgHandover,
+    kXchgCycle,
+    kXchgRelease,
+    kXchgFlush,
+    kLockedPublish,
+    kLockedFlush,
+    kSpinLock,
+    kSharedSpinLock,
+    kPairPublish,
+    kPairCycle,
+    kPairRelease,
+    kPairFlush,
+    kScenarios,
+  };
+  struct Scenario {
+    const char* name;
+    bool (*passes)(const char*, std::string*);
+  };
+  const Scenario scenarios[kScenarios] = {
+      {"xchg publish", &pi::Passes<pi::Publish>},
+      {"xchg handover", &pi::Passes<pi::Handover>},
+      {"xchg cycle", &pi::Passes<pi::Cycle>},
+      {"xchg release", &pi::Passes<pi::XchgRelease>},
+      {"xchg flush", &pi::Passes<pi::XchgFlush>},
+      {"spinlock stack publish", &pi::Passes<pi::LockedPublish>},
+      {"spinlock stack flush", &pi::Passes<pi::LockedFlush>},
+      {"SpinLock", &pi::Passes<pi::LockExcludes>},
+      {"SharedSpinLock", &pi::Passes<pi::SharedLockExcludes>},
+      {"dwcas publish", &pi::Passes<pi::PairPublish>},
+      {"dwcas cycle", &pi::Passes<pi::PairCycle>},
+      {"dwcas release", &pi::Passes<pi::PairRelease>},
+      {"dwcas flush", &pi::Passes<pi::PairFlush>},
+  };
+  // Per weakening, the scenarios that must catch it (they exercise a site
+  // of that class and depend on it); the others are printed.
   struct Row {
     Weakening weakening;
-    // xchg publish, xchg handover, xchg cycle, spinlock stack, SpinLock,
-    // SharedSpinLock, dwcas publish, dwcas cycle, dwcas release
-    bool must_fail[kScenarios];
+    std::vector<int> must_fail;
     const char* sites;
   };
   const Row rows[] = {
       {Weakening::kNone, {}, "-"},
       {Weakening::kLoadAcquire,
-       {false, false, false, false, false, true, false, false, false},
+       {kSharedSpinLock, kPairRelease},
        "SharedSpinLock::Lock's drain of the readers (also dwcas's flush "
        "lock)"},
       {Weakening::kStoreRelease,
-       {true, true, true, false, false, true, false, false, false},
+       {kXchgPublish, kXchgHandover, kXchgCycle, kXchgFlush, kSharedSpinLock},
        "SharedSpinLock::Unlock; xchg's Push (its publishing unlock); xchg's "
        "Pop unlock (Relacy blind spot)"},
       {Weakening::kExchangeAcquire,
-       {true, true, true, false, false, false, false, false, false},
+       {kXchgPublish, kXchgHandover, kXchgCycle, kXchgFlush},
        "xchg's Lock() and LockForPush(); SpinLock's sleeper path (after 128 "
        "failed spins)"},
       {Weakening::kExchangeRelease,
-       {false, false, false, true, true, false, false, false, false},
+       {kLockedPublish, kLockedFlush, kSpinLock},
        "SpinLock::Unlock"},
       {Weakening::kCasAcquire,
-       {false, false, false, true, true, true, false, false, false},
+       {kLockedPublish, kLockedFlush, kSpinLock, kSharedSpinLock},
        "SpinLock::Lock (both paths); SharedSpinLock::LockShared and Lock"},
       {Weakening::kCasRelease,
-       {false, false, false, false, false, true, false, false, false},
-       "SharedSpinLock::UnlockShared"},
+       {kSharedSpinLock, kPairRelease},
+       "SharedSpinLock::UnlockShared (also dwcas's flush lock)"},
       {Weakening::kPairLoadAcquire,
-       {false, false, false, false, false, false, false, false, false},
+       {},
        "dwcas Pop's two half loads (not caught: the DWCAS's acquire "
        "orders the contents anyway, and one location keeps the two loads "
        "in order whatever their orders; mutant 1 checks what that order "
        "protects)"},
       {Weakening::kPairCasAcquire,
-       {false, false, false, false, false, false, false, true, false},
+       {kPairCycle, kPairFlush},
        "dwcas Pop's and PopAll's DWCAS (publish: the half loads' acquire "
        "covers it)"},
       {Weakening::kPairCasRelease,
-       {false, false, false, false, false, false, true, false, false},
+       {kPairPublish, kPairCycle, kPairFlush},
        "dwcas Push's DWCAS"},
   };
   for (const Row& row : rows) {
     pi::g_weakening = row.weakening;
     std::string report;
-    const bool pass[kScenarios] = {
-        pi::Passes<pi::Publish>("xchg publish", &report),
-        pi::Passes<pi::Handover>("xchg handover", &report),
-        pi::Passes<pi::Cycle>("xchg cycle", &report),
-        pi::Passes<pi::LockedPublish>("spinlock stack publish", &report),
-        pi::Passes<pi::LockExcludes>("SpinLock", &report),
-        pi::Passes<pi::SharedLockExcludes>("SharedSpinLock", &report),
-        pi::Passes<pi::PairPublish>("dwcas publish", &report),
-        pi::Passes<pi::PairCycle>("dwcas cycle", &report),
-        pi::Passes<pi::PairRelease>("dwcas release", &report),
-    };
-    std::printf(
-        "%-34s xchg %s/%s/%s, spinlock stack %s, SpinLock %s, "
-        "SharedSpinLock %s, dwcas %s/%s/%s  [sites: %s]\n",
-        pi::Name(row.weakening), pass[0] ? "ok" : "RACE",
-        pass[1] ? "ok" : "RACE", pass[2] ? "ok" : "RACE",
-        pass[3] ? "ok" : "RACE", pass[4] ? "ok" : "RACE",
-        pass[5] ? "ok" : "RACE", pass[6] ? "ok" : "RACE",
-        pass[7] ? "ok" : "RACE", pass[8] ? "ok" : "RACE", row.sites);
+    bool pass[kScenarios];
+    std::string line;
+    for (int i = 0; i < kScenarios; ++i) {
+      pass[i] = scenarios[i].passes(scenarios[i].name, &report);
+      line += std::string(i == 0 ? "" : ", ") + scenarios[i].name + " " +
+              (pass[i] ? "ok" : "RACE");
+    }
+    std::printf("%s: %s  [sites: %s]\n", pi::Name(row.weakening), line.c_str(),
+                row.sites);
     std::fputs(report.c_str(), stdout);
     for (int i = 0; i < kScenarios; ++i) {
       if (row.weakening == Weakening::kNone && !pass[i]) {
-        std::printf("PROBLEM: scenario %d fails as written\n", i);
+        std::printf("PROBLEM: %s fails as written\n", scenarios[i].name);
         ++problems;
       }
-      if (row.must_fail[i] && pass[i]) {
-        std::printf("PROBLEM: scenario %d did not catch this weakening\n", i);
+    }
+    for (int i : row.must_fail) {
+      if (pass[i]) {
+        std::printf("PROBLEM: %s did not catch this weakening\n",
+                    scenarios[i].name);
         ++problems;
       }
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,12 +41,69 @@ Pool* MakeSpanPool(const std::string& name, std::size_t size,
 }
 
 TEST(SpanGeometryTest, SmallSizesFillOneGranuleExactly) {
-  for (std::size_t size : {16, 64, 1024, 4096}) {
+  for (std::size_t size : {16, 64, 256, 768}) {
     SpanGeometry g = ChooseSpanGeometry(size, 16);
     EXPECT_EQ(g.span_bytes, 65536u) << size;
     EXPECT_EQ(g.objects, 65536u / size) << size;
     EXPECT_EQ(g.stride, size);
     EXPECT_EQ(g.alignment, 65536u);
+    EXPECT_EQ(g.row_objects, g.objects) << size;  // no gaps
+  }
+}
+
+// The line slot (of a page's 64) where each object of a span starts.
+std::set<std::size_t> LineSlotsOfFirst(const SpanGeometry& g, std::size_t n) {
+  std::set<std::size_t> slots;
+  for (std::size_t i = 0; i < n && i < g.objects; ++i) {
+    slots.insert(g.OffsetOf(i) % 4096 / 64);
+  }
+  return slots;
+}
+
+// Strides that are multiples of 512 below 8 KiB start in at most 8 of a
+// page's line slots (4 KiB: one); rows of 16 KiB or more with a cache line
+// after each spread any 64 consecutive objects over 16 slots or more.
+TEST(SpanGeometryTest, MultiplesOf512GoInRowsThatSpreadTheirFirstLines) {
+  for (std::size_t size : {512, 1024, 1536, 2048, 3072, 4096, 6144}) {
+    SpanGeometry g = ChooseSpanGeometry(size, 16);
+    EXPECT_EQ(g.stride, size) << size;
+    EXPECT_GE(g.row_objects * size, 16384u) << size;
+    EXPECT_EQ(g.row_bytes, g.row_objects * size + 64) << size;
+    EXPECT_LE((g.span_bytes - g.objects * size) * 128, g.span_bytes) << size;
+    EXPECT_GE(LineSlotsOfFirst(g, 64).size(), 16u) << size;
+    // Unpadded, the same objects would start in 4096 / gcd(size, 4096)
+    // slots at most.
+    EXPECT_LE(4096 / std::gcd(size, std::size_t{4096}), 8u) << size;
+  }
+  EXPECT_EQ(ChooseSpanGeometry(1024, 16).span_bytes, 131072u);
+  EXPECT_EQ(ChooseSpanGeometry(1024, 16).objects, 127u);
+  EXPECT_EQ(ChooseSpanGeometry(4096, 16).objects, 127u);
+}
+
+// OffsetOf and IndexAt agree for every object (its slot: the object and
+// its own pad, if any), and every byte of a row gap or the tail belongs to
+// none.
+TEST(SpanGeometryTest, EveryByteMapsToItsObjectOrToNone) {
+  for (std::size_t size : {64, 1024, 4096, 16384, 3000}) {
+    SpanGeometry g = ChooseSpanGeometry(size, 16);
+    std::size_t expected = 0;
+    std::size_t in_objects = 0;
+    for (std::size_t offset = 0; offset < g.span_bytes; offset += 16) {
+      const std::size_t index = g.IndexAt(offset);
+      if (index == g.objects) continue;
+      ASSERT_LT(index, g.objects);
+      const std::size_t start = g.OffsetOf(index);
+      ASSERT_LE(start, offset) << size;
+      ASSERT_LT(offset, start + g.stride) << size;
+      if (offset == start) {
+        ASSERT_EQ(index, expected) << size;
+        ++expected;
+      }
+      ++in_objects;
+    }
+    EXPECT_EQ(expected, g.objects) << size;
+    EXPECT_EQ(in_objects * 16, g.objects * g.stride) << size;
+    EXPECT_LE(g.OffsetOf(g.objects - 1) + size, g.span_bytes) << size;
   }
 }
 

@@ -27,7 +27,7 @@ class ObjectLookup {
                                      static_cast<const char*>(start)));
       } else {
         std::snprintf(detail, sizeof(detail),
-                      "in the unused tail of a span, after its last object");
+                      "in a span's unused bytes (a row gap or the tail)");
       }
       Report(pool, object, "free of a pointer inside an object", detail);
     }

@@ -381,9 +381,12 @@ SpanGeometry ChooseSpanGeometry(std::size_t size, std::size_t alignment) {
   // lines in 8 or fewer of a page's 64 line slots (1 KiB: 4; 4 KiB: 1), so
   // a batch of them shares a few cache sets; a pad per object would cost
   // more than 1/128 (1 KiB + 64 B is 6%). Instead the objects go in rows of
-  // at least 16 KiB with a pad after each row: every row starts one line
-  // further into the page, so 64 consecutive objects cover 16 sets or
-  // more, for a pad of at most 1/256. Measured with poolbench --quick
+  // at least 16 KiB with a line after each row: each row starts one line
+  // further on than the row length alone would put it (1 KiB, 4 KiB: one
+  // line further into the page), so 64 consecutive objects cover 16 sets or
+  // more, for a pad of at most 1/256 (only where the pad is one line:
+  // objects aligned to 512 or more cannot be spread by it, and a bigger
+  // pad would cost more). Measured with poolbench --quick
   // --patterns=batch --sizes=1K,4K --threads=1,2 --contenders=xchg,
   // xchg-spans,glibc --repeats=5 (the 2-vCPU dev VM, two runs each,
   // spans/malloc backing, batches of 64 and 1000 on 1 and 2 threads):
@@ -391,7 +394,7 @@ SpanGeometry ChooseSpanGeometry(std::size_t size, std::size_t alignment) {
   // before, 1.26-1.52x or ahead after (the rest not found).
   std::size_t row_objects = 0;
   std::size_t row_bytes = 0;
-  if (stride % 512 == 0 && stride < 8192) {
+  if (stride % 512 == 0 && stride < 8192 && pad == 64) {
     row_objects = (16384 + stride - 1) / stride;
     row_bytes = row_objects * stride + pad;
     // Tried and not kept: carving 4 KiB rows down their columns, so that

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <numeric>
 #include <set>
 #include <string>
 #include <thread>
@@ -71,9 +70,13 @@ TEST(SpanGeometryTest, MultiplesOf512GoInRowsThatSpreadTheirFirstLines) {
     EXPECT_EQ(g.row_bytes, g.row_objects * size + 64) << size;
     EXPECT_LE((g.span_bytes - g.objects * size) * 128, g.span_bytes) << size;
     EXPECT_GE(LineSlotsOfFirst(g, 64).size(), 16u) << size;
-    // Unpadded, the same objects would start in 4096 / gcd(size, 4096)
-    // slots at most.
-    EXPECT_LE(4096 / std::gcd(size, std::size_t{4096}), 8u) << size;
+  }
+  // Aligned to 512 or more, objects cannot be spread by a line: no rows,
+  // and no waste for them.
+  for (std::size_t alignment : {512, 1024, 4096}) {
+    SpanGeometry g = ChooseSpanGeometry(4096, alignment);
+    EXPECT_EQ(g.row_objects, g.objects) << alignment;
+    EXPECT_EQ(g.objects * 4096, g.span_bytes) << alignment;
   }
   EXPECT_EQ(ChooseSpanGeometry(1024, 16).span_bytes, 131072u);
   EXPECT_EQ(ChooseSpanGeometry(1024, 16).objects, 127u);

@@ -53,7 +53,8 @@ class Backing {
   // Whether PageMap knows this backing's objects (PoolOf()).
   virtual bool InPageMap() const { return false; }
   // True if `address` lies in one of this backing's spans; *start is then
-  // the start of the object holding it (nullptr in a span's unused tail).
+  // the start of the object holding it (nullptr in a span's unused bytes:
+  // a row gap or the tail).
   virtual bool ObjectStart(const void* address, const void** start) const {
     (void)address;
     (void)start;

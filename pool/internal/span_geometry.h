@@ -12,13 +12,14 @@ struct SpanGeometry {
   std::size_t objects = 0;     // per span, >= 1
   std::size_t alignment = 0;   // of each span's start
   // Objects are laid out in rows of `row_objects` at `stride`, one row
-  // every `row_bytes` (the rest of a row is a gap of a cache line or so);
+  // every `row_bytes` (the rest of a row is a gap of one cache line);
   // row_objects == objects when there are no gaps.
   std::size_t row_objects = 0;
   std::size_t row_bytes = 0;
 
   // Where object `index` starts, in bytes from the span's start.
   std::size_t OffsetOf(std::size_t index) const {
+    if (row_objects == objects) return index * stride;  // no gaps
     return index / row_objects * row_bytes + index % row_objects * stride;
   }
   // The index of the object holding byte `offset` of the span, or `objects`
